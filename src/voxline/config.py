@@ -1,0 +1,82 @@
+"""One settings model: environment variables (VOXLINE_*) over a TOML file over defaults.
+
+Validated at start-up, so a bad provider name fails before the first call, with a message that
+says what to set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from voxline.vad.endpointing import EndpointingConfig
+
+_DEFAULT_ENDPOINTING = EndpointingConfig()
+
+
+class EndpointingSettings(BaseModel):
+    vad: str = "silero"  # or "webrtc"
+    threshold: float = _DEFAULT_ENDPOINTING.threshold
+    neg_threshold: float = _DEFAULT_ENDPOINTING.neg_threshold
+    min_speech_ms: int = _DEFAULT_ENDPOINTING.min_speech_ms
+    trailing_silence_ms: int = _DEFAULT_ENDPOINTING.trailing_silence_ms
+
+    def config(self) -> EndpointingConfig:
+        return EndpointingConfig(
+            threshold=self.threshold,
+            neg_threshold=self.neg_threshold,
+            min_speech_ms=self.min_speech_ms,
+            trailing_silence_ms=self.trailing_silence_ms,
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOXLINE_",
+        env_nested_delimiter="__",
+        toml_file=os.environ.get("VOXLINE_CONFIG", "voxline.toml"),
+        extra="forbid",
+    )
+
+    stt: str = "local/whisper-tiny.en"
+    llm: str = "local/qwen2.5-coder-0.5b-instruct"
+    tts: str = "local/piper-joe-medium"
+    endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
+
+    # Threads given to each local model; on a 2-core machine they take turns rather than share.
+    stt_threads: int = 2
+    llm_threads: int = 2
+    tts_threads: int = 1
+
+    context_max_tokens: int = 2000
+    reply_max_tokens: int = 160
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    records_dir: Path = Path("var/records")
+
+    @field_validator("stt", "llm", "tts")
+    @classmethod
+    def _vendor_model(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(f"{value!r} is not a provider name of the form vendor/model")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))

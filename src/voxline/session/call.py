@@ -1,0 +1,311 @@
+"""The per-call turn engine, shared by every transport.
+
+A transport hands in caller audio (`receive`, 20 ms PCM16 frames at 16 kHz) and pulls agent
+audio (`next_frame`, once per 20 ms, silence when it returns None). In between:
+
+    frame ─► STT stream (always) ─► VAD ─► Endpointer ─► events
+      SpeechStarted   : the caller talks. If the agent is answering, that is a barge-in: outbound
+                        audio is cleared at once and the turn's scope is cancelled.
+      SilenceStarted  : speculative STT: transcribe now, while the endpoint window runs.
+      SpeechResumed   : the caller went on: the speculative transcript is dropped.
+      Endpoint        : the turn starts: transcript ─► LLM ─► clause chunker ─► TTS ─► AudioOut.
+
+A call is one `asyncio.TaskGroup`; a turn is one task in it. Barge-in and hang-up cancel that
+task; nothing polls a flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxline.agent.chunker import ClauseChunker
+from voxline.agent.context import Conversation
+from voxline.agent.heard import heard_text
+from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
+from voxline.agent.speech_text import speakable
+from voxline.audio.frames import ENGINE_RATE
+from voxline.config import Settings
+from voxline.providers.base import STTStream, Transcript
+from voxline.providers.registry import Providers
+from voxline.session.clock import CallClock, Mark, TurnStamps
+from voxline.session.latency import relative_ms, turn_latencies
+from voxline.session.playout import AudioOut
+from voxline.session.record import TurnRecord
+from voxline.vad import make_detector
+from voxline.vad.detector import VoiceDetector
+from voxline.vad.endpointing import (
+    Endpoint,
+    Endpointer,
+    SilenceStarted,
+    SpeechResumed,
+    SpeechStarted,
+)
+
+log = logging.getLogger(__name__)
+
+# One second of caller audio may wait for the engine; past that the oldest is dropped and
+# counted (a stalled loop must not turn into ever-growing delay).
+INBOUND_QUEUE_FRAMES = 50
+APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    kind: str  # speech_started | transcript | agent_clause | barge_in | turn | error
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Observer = Callable[[CallEvent], None]
+
+
+class Call:
+    def __init__(
+        self,
+        providers: Providers,
+        settings: Settings,
+        *,
+        transport: str,
+        call_id: str | None = None,
+        system_prompt: str = CLINIC_SYSTEM_PROMPT,
+        vad: VoiceDetector | None = None,
+    ) -> None:
+        self.call_id = call_id or uuid.uuid4().hex[:12]
+        self.transport = transport
+        self.providers = providers
+        self.settings = settings
+        self.clock = CallClock()
+        self.out = AudioOut(ENGINE_RATE)
+        self.conversation = Conversation(
+            system_prompt, settings.context_max_tokens, count_tokens=providers.llm.count_tokens
+        )
+        self.records: list[TurnRecord] = []
+        self.dropped_frames = 0
+        self._vad = vad or make_detector(settings.endpointing.vad, ENGINE_RATE)
+        self._endpointer = Endpointer(settings.endpointing.config())
+        self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue(INBOUND_QUEUE_FRAMES)
+        self._observers: list[Observer] = []
+        self._stt: STTStream | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._stamps: TurnStamps | None = None  # the turn being listened to
+        self._speculative: asyncio.Task[Transcript] | None = None
+        self._carried: list[asyncio.Task[Transcript]] = []  # transcripts of interrupted turns
+        self._turn: asyncio.Task[None] | None = None
+        self._audio_stamps: TurnStamps | None = None  # the turn whose audio is playing
+        self._hung_up = False
+
+    # -- the transport's side ---------------------------------------------------------------
+
+    def observe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def receive(self, frame: bytes) -> None:
+        """Hand in one 20 ms frame of caller audio (PCM16, 16 kHz). Never blocks."""
+        if self._inbound.full():
+            self._inbound.get_nowait()
+            self.dropped_frames += 1
+        self._inbound.put_nowait(frame)
+
+    def next_frame(self) -> bytes | None:
+        """The next 20 ms of agent audio, or None for silence. Call once per 20 ms."""
+        frame = self.out.next_frame()
+        if frame is not None and self._audio_stamps is not None:
+            self._audio_stamps.stamp(Mark.FIRST_AUDIO_OUT)
+        return frame
+
+    def hang_up(self) -> None:
+        self._hung_up = True
+        if self._inbound.full():
+            self._inbound.get_nowait()
+        self._inbound.put_nowait(None)
+
+    @property
+    def busy(self) -> bool:
+        """A turn is being answered or its audio is still playing."""
+        return (self._turn is not None and not self._turn.done()) or self.out.speaking
+
+    async def run(self) -> list[TurnRecord]:
+        self._stt = await self.providers.stt.open_stream(ENGINE_RATE)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                await self._listen()
+                for task in (self._turn, self._speculative, *self._carried):
+                    if task is not None:
+                        task.cancel()
+        finally:
+            await self._stt.aclose()
+        return self.records
+
+    # -- listening ----------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        assert self._stt is not None
+        while (frame := await self._inbound.get()) is not None:
+            now = self.clock.now_ns()
+            self._stt.push(frame)
+            # Silero costs ~0.15 ms a frame: cheaper inline than a hop to an executor.
+            probability = self._vad.speech_probability(frame)
+            for event in self._endpointer.process(probability):
+                self._on_vad_event(event, now)
+
+    def _at_ns(self, audio_ms: int, now_ns: int) -> int:
+        """Back-date an audio position to the clock, from the frame that just arrived."""
+        return now_ns - (self._endpointer.position_ms - audio_ms) * 1_000_000
+
+    def _on_vad_event(self, event: object, now: int) -> None:
+        assert self._stt is not None and self._tg is not None
+        if isinstance(event, SpeechStarted):
+            if self.busy:
+                self._barge_in(now)
+            self._stamps = self.clock.turn()
+            self._stamps.stamp(Mark.SPEECH_START, self._at_ns(event.start_ms, now))
+            self._stt.begin_utterance(self._endpointer.position_ms - event.start_ms)
+            self._emit("speech_started")
+        elif isinstance(event, SilenceStarted) and self._stamps is not None:
+            self._stamps.stamp(Mark.STT_REQUEST, now)
+            self._speculative = self._tg.create_task(self._transcribe(self._stamps))
+        elif isinstance(event, SpeechResumed) and self._speculative is not None:
+            self._speculative.cancel()  # the caller went on: that transcript is stale
+            self._speculative = None
+        elif isinstance(event, Endpoint) and self._stamps is not None:
+            stamps, self._stamps = self._stamps, None
+            stamps.stamp(Mark.SPEECH_END, self._at_ns(event.speech_end_ms, now))
+            stamps.stamp(Mark.ENDPOINT, now)
+            transcription = self._speculative or self._tg.create_task(self._transcribe(stamps))
+            self._speculative = None
+            self._stt.end_utterance()
+            self._turn = self._tg.create_task(self._run_turn(stamps, transcription))
+
+    async def _transcribe(self, stamps: TurnStamps) -> Transcript:
+        assert self._stt is not None
+        stamps.stamp(Mark.STT_REQUEST)
+        try:
+            transcript = await self._stt.transcribe()
+        except Exception as err:  # noqa: BLE001 - a failed STT costs this turn, not the call
+            log.warning("call %s: STT failed: %s", self.call_id, err)
+            self._emit("error", stage="stt", error=str(err))
+            transcript = Transcript(text="")
+        stamps.stamp(Mark.STT_FINAL)
+        return transcript
+
+    def _barge_in(self, now: int) -> None:
+        """Caller speech over the agent: silence first, then cancel the turn's work."""
+        dropped = self.out.clear()
+        stamps = self._audio_stamps
+        if stamps is not None and stamps.has(Mark.FIRST_AUDIO_OUT):
+            stamps.stamp(Mark.BARGE_IN_DETECTED, now)
+            stamps.stamp(Mark.BARGE_IN_STOPPED)
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+        self._emit("barge_in", dropped_frames=dropped)
+
+    # -- answering ----------------------------------------------------------------------------
+
+    async def _run_turn(self, stamps: TurnStamps, transcription: asyncio.Task[Transcript]) -> None:
+        record = TurnRecord(self.call_id, self.transport, index=len(self.records))
+        try:
+            await self._answer(record, stamps, transcription)
+        except asyncio.CancelledError:
+            record.outcome = "hung_up" if self._hung_up else "interrupted"
+            record.interrupted = True
+            raise
+        except Exception as err:  # noqa: BLE001 - a provider fault ends this turn, not the call
+            log.warning("call %s turn %d failed: %s", self.call_id, record.index, err)
+            record.outcome, record.error = "error", f"{type(err).__name__}: {err}"
+            self._emit("error", stage="turn", error=record.error)
+            await self._speak_apology(stamps)
+        finally:
+            record.latency = turn_latencies(stamps.as_dict())
+            record.stamps_ms = relative_ms(stamps.as_dict(), self.clock.started_ns)
+            self.records.append(record)
+            self._emit("turn", record=record.to_dict())
+
+    async def _answer(
+        self, record: TurnRecord, stamps: TurnStamps, transcription: asyncio.Task[Transcript]
+    ) -> None:
+        earlier, self._carried = self._carried, []
+        try:
+            parts = [(await task).text for task in [*earlier, transcription]]
+        except asyncio.CancelledError:
+            # Interrupted before the words were even known: the next turn takes them over.
+            self._carried = [*earlier, transcription]
+            raise
+        transcript = transcription.result()
+        record.transcript = " ".join(p.strip() for p in parts if p.strip())
+        record.stt_confidence = transcript.confidence
+        self._emit("transcript", text=record.transcript, index=record.index)
+        if not record.transcript:
+            record.outcome = "no_speech"
+            return
+        self.conversation.add_user(record.transcript)
+        self.out.start_reply()
+        self._audio_stamps = stamps
+        reply: list[str] = []
+        try:
+            await self._speak(self._reply_clauses(stamps, reply), stamps)
+            await self.out.drained()
+        except asyncio.CancelledError:
+            record.reply = "".join(reply).strip()
+            record.heard = heard_text(self.out.segments(), self.out.played_ms)
+            if self.out.played_ms:
+                self.conversation.add_assistant(record.reply)
+                self.conversation.truncate_last_assistant(record.heard)
+            # Nothing played: no assistant message, so the caller's next words merge with
+            # this turn's (Conversation.add_user merges consecutive user messages).
+            raise
+        stamps.stamp(Mark.LAST_AUDIO_OUT)
+        record.reply = record.heard = "".join(reply).strip()
+        self.conversation.add_assistant(record.reply)
+
+    async def _speak(self, clauses: AsyncIterator[str], stamps: TurnStamps) -> None:
+        async with aclosing(clauses) as text, aclosing(self.providers.tts.stream(text)) as audio:
+            async for chunk in audio:
+                stamps.stamp(Mark.TTS_FIRST_CHUNK)
+                await self.out.play(chunk)
+
+    async def _reply_clauses(self, stamps: TurnStamps, reply: list[str]) -> AsyncIterator[str]:
+        chunker = ClauseChunker()
+        messages = self.conversation.messages()
+        stamps.stamp(Mark.LLM_REQUEST)
+        tokens = self.providers.llm.stream(messages, max_tokens=self.settings.reply_max_tokens)
+        async with aclosing(tokens) as stream:
+            async for token in stream:
+                stamps.stamp(Mark.LLM_FIRST_TOKEN)
+                reply.append(token)
+                for clause in chunker.push(token):
+                    if text := self._to_speech(clause, stamps):
+                        yield text
+        for clause in chunker.flush():
+            if text := self._to_speech(clause, stamps):
+                yield text
+
+    def _to_speech(self, clause: str, stamps: TurnStamps) -> str:
+        text = speakable(clause)
+        if text:
+            stamps.stamp(Mark.FIRST_CLAUSE)
+            stamps.stamp(Mark.TTS_REQUEST)
+            self._emit("agent_clause", text=text)
+        return text
+
+    async def _speak_apology(self, stamps: TurnStamps) -> None:
+        async def one() -> AsyncIterator[str]:
+            yield APOLOGY
+
+        try:
+            self.out.start_reply()
+            self._audio_stamps = stamps
+            await self._speak(one(), stamps)
+            await self.out.drained()
+        except Exception as err:  # noqa: BLE001 - TTS is down too: nothing left to say it with
+            log.warning("call %s: apology failed too: %s", self.call_id, err)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        event = CallEvent(kind, data)
+        for observer in self._observers:
+            observer(event)

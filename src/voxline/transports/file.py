@@ -1,0 +1,171 @@
+"""The file transport: a scripted caller plays WAVs into a call and records what comes back.
+
+Real-time pace by default: one 20 ms frame in and one out per tick, on an absolute schedule, so
+the engine sees what it would see from a phone. After each utterance the caller keeps sending
+silence until the agent has answered and gone quiet, pauses, then speaks the next one.
+
+`fast=True` skips the pacing: audio time advances only when there is something to move, and
+freezes while the agent thinks. Model latencies stay real; voice-to-voice is not measured.
+
+Voice-to-voice is measured here, on the caller's side, from audio alone: the last sample of the
+caller's utterance above the energy floor, to the first agent sample above it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxline.audio.frames import ENGINE_RATE, FRAME_MS, frames_of, samples_per_frame, silence
+from voxline.audio.wav import Audio
+from voxline.session.call import Call, CallEvent
+
+# Energy floor for "voiced" in the caller's and agent's audio: -40 dBFS over 5 ms windows.
+ENERGY_FLOOR = 10 ** (-40 / 20) * 32768
+WINDOW = ENGINE_RATE * 5 // 1000
+
+
+def _window_rms(pcm: bytes) -> np.ndarray:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+    usable = len(samples) // WINDOW * WINDOW
+    if usable == 0:
+        return np.zeros(0, dtype=np.float32)
+    return np.sqrt(np.mean(samples[:usable].reshape(-1, WINDOW) ** 2, axis=1))
+
+
+def last_voiced_sample(pcm: bytes) -> int | None:
+    """Index just past the last 5 ms window above the floor, or None for a silent buffer."""
+    loud = np.nonzero(_window_rms(pcm) > ENERGY_FLOOR)[0]
+    return None if len(loud) == 0 else int(loud[-1] + 1) * WINDOW
+
+
+def first_voiced_sample(pcm: bytes) -> int | None:
+    loud = np.nonzero(_window_rms(pcm) > ENERGY_FLOOR)[0]
+    return None if len(loud) == 0 else int(loud[0]) * WINDOW
+
+
+@dataclass
+class UtteranceResult:
+    index: int
+    speech_detected: bool
+    answered: bool
+    voice_to_voice_ms: float | None = None
+    turn_indexes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class FileCallResult:
+    agent_audio: bytes  # the agent's track on the call's timeline, silence included
+    utterances: list[UtteranceResult]
+
+
+class FileCaller:
+    def __init__(
+        self,
+        call: Call,
+        utterances: list[Audio],
+        *,
+        fast: bool = False,
+        pause_ms: int = 800,
+        reply_timeout_s: float = 30.0,
+    ) -> None:
+        for audio in utterances:
+            if audio.rate != ENGINE_RATE:
+                raise ValueError(f"caller audio must be {ENGINE_RATE} Hz, got {audio.rate}")
+        self.call = call
+        self.utterances = utterances
+        self.fast = fast
+        self.pause_ms = pause_ms
+        self.reply_timeout_s = reply_timeout_s
+        self._agent: list[bytes] = []
+        self._silence = silence(ENGINE_RATE)
+        self._speech_seen = False
+        self._turns_done: list[int] = []
+        self._ticks = 0
+        self._t0 = 0.0
+        call.observe(self._on_event)
+
+    def _on_event(self, event: CallEvent) -> None:
+        if event.kind == "speech_started":
+            self._speech_seen = True
+        elif event.kind == "turn":
+            self._turns_done.append(event.data["record"]["index"])
+
+    async def run(self) -> FileCallResult:
+        runner = asyncio.create_task(self.call.run())
+        results = []
+        self._t0 = time.monotonic()
+        try:
+            for index, audio in enumerate(self.utterances):
+                results.append(await self._play_utterance(index, audio))
+                await self._idle(self.pause_ms)
+        finally:
+            self.call.hang_up()
+            await runner
+        return FileCallResult(agent_audio=b"".join(self._agent), utterances=results)
+
+    async def _tick(self, frame: bytes) -> tuple[float, bytes | None]:
+        """Send one frame, take one frame; returns the tick's time and the agent frame."""
+        if not self.fast:
+            delay = self._t0 + self._ticks * FRAME_MS / 1000 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        else:
+            await asyncio.sleep(0)
+        now = time.monotonic()
+        self._ticks += 1
+        self.call.receive(frame)
+        out = self.call.next_frame()
+        self._agent.append(out if out is not None else self._silence)
+        return now, out
+
+    async def _idle(self, ms: int) -> None:
+        for _ in range(ms // FRAME_MS):
+            await self._tick(self._silence)
+
+    async def _play_utterance(self, index: int, audio: Audio) -> UtteranceResult:
+        self._speech_seen = False
+        turns_before = len(self._turns_done)
+        end = last_voiced_sample(audio.pcm)
+        frame_len = samples_per_frame(ENGINE_RATE)
+        last_voiced_at: float | None = None
+        for n, frame in enumerate(frames_of(audio.pcm, ENGINE_RATE)):
+            now, _ = await self._tick(frame)
+            if end is not None and n * frame_len < end <= (n + 1) * frame_len:
+                last_voiced_at = now + (end - n * frame_len) / ENGINE_RATE
+        result = UtteranceResult(index=index, speech_detected=False, answered=False)
+        v2v = await self._await_reply(turns_before, last_voiced_at)
+        result.speech_detected = self._speech_seen
+        result.turn_indexes = self._turns_done[turns_before:]
+        result.answered = v2v is not None or bool(result.turn_indexes)
+        result.voice_to_voice_ms = None if self.fast else v2v
+        return result
+
+    async def _await_reply(self, turns_before: int, last_voiced_at: float | None) -> float | None:
+        """Send silence until the agent has answered and gone quiet; return voice-to-voice."""
+        endpoint_window = self.call.settings.endpointing.trailing_silence_ms / 1000
+        started = time.monotonic()
+        quiet_since_audio_ticks = 0
+        first_audio_at: float | None = None
+        while time.monotonic() - started < self.reply_timeout_s:
+            if self.fast and self.call.busy and not self.call.out.speaking:
+                await asyncio.sleep(0.002)  # the agent is thinking: audio time stands still
+                continue
+            now, out = await self._tick(self._silence)
+            if out is not None and first_audio_at is None:
+                offset = first_voiced_sample(out)
+                if offset is not None:
+                    first_audio_at = now + offset / ENGINE_RATE
+            done = len(self._turns_done) > turns_before and not self.call.busy
+            quiet_since_audio_ticks = 0 if out is not None else quiet_since_audio_ticks + 1
+            if done and quiet_since_audio_ticks > 1:
+                break
+            waited = time.monotonic() - started
+            if not self._speech_seen and not self.call.busy and waited > endpoint_window + 0.5:
+                break  # nothing was heard in this utterance: no turn will come
+        if first_audio_at is None or last_voiced_at is None:
+            return None
+        return round((first_audio_at - last_voiced_at) * 1000, 1)
