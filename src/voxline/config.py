@@ -51,10 +51,10 @@ class Settings(BaseSettings):
     tts: str = "local/piper-joe-medium"
     endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
 
-    # Threads given to each local model; on a 2-core machine they take turns rather than share.
+    # Threads given to each local model; they take turns (providers/local/compute.py).
     stt_threads: int = 2
     llm_threads: int = 2
-    tts_threads: int = 1
+    tts_threads: int = 2
 
     context_max_tokens: int = 2000
     reply_max_tokens: int = 160

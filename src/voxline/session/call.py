@@ -6,12 +6,16 @@ audio (`next_frame`, once per 20 ms, silence when it returns None). In between:
     frame ─► STT stream (always) ─► VAD ─► Endpointer ─► events
       SpeechStarted   : the caller talks. If the agent is answering, that is a barge-in: outbound
                         audio is cleared at once and the turn's scope is cancelled.
-      SilenceStarted  : speculative STT: transcribe now, while the endpoint window runs.
-      SpeechResumed   : the caller went on: the speculative transcript is dropped.
-      Endpoint        : the turn starts: transcript ─► LLM ─► clause chunker ─► TTS ─► AudioOut.
+      SilenceStarted  : a speculative turn starts: transcribe, ask the LLM, synthesize, while the
+                        endpoint window runs. Its audio is queued but held.
+      SpeechResumed   : the caller went on: the speculative turn is cancelled, its audio dropped.
+      Endpoint        : the turn is confirmed: its audio is released to the transport.
 
-A call is one `asyncio.TaskGroup`; a turn is one task in it. Barge-in and hang-up cancel that
-task; nothing polls a flag.
+So the endpoint window, STT, the LLM's first clause and the first TTS chunk overlap, and
+`turn_latency_ms` (endpoint to first audio out) is whatever of them is left at the endpoint.
+
+A call is one `asyncio.TaskGroup`; a turn is one task in it. Barge-in, speculation lost and
+hang-up cancel that task; nothing polls a flag.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from voxline.config import Settings
 from voxline.providers.base import STTStream, Transcript
 from voxline.providers.registry import Providers
 from voxline.session.clock import CallClock, Mark, TurnStamps
-from voxline.session.latency import relative_ms, turn_latencies
+from voxline.session.latency import relative_ms, turn_latencies, waterfall
 from voxline.session.playout import AudioOut
 from voxline.session.record import TurnRecord
 from voxline.vad import make_detector
@@ -64,6 +68,20 @@ class CallEvent:
 Observer = Callable[[CallEvent], None]
 
 
+@dataclass
+class _Turn:
+    """One turn from the caller's silence to the end of the agent's answer."""
+
+    stamps: TurnStamps
+    transcription: asyncio.Task[Transcript]
+    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
 class Call:
     def __init__(
         self,
@@ -86,17 +104,18 @@ class Call:
         )
         self.records: list[TurnRecord] = []
         self.dropped_frames = 0
+        self.speculative_turns_dropped = 0
         self._vad = vad or make_detector(settings.endpointing.vad, ENGINE_RATE)
         self._endpointer = Endpointer(settings.endpointing.config())
         self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue(INBOUND_QUEUE_FRAMES)
         self._observers: list[Observer] = []
         self._stt: STTStream | None = None
         self._tg: asyncio.TaskGroup | None = None
-        self._stamps: TurnStamps | None = None  # the turn being listened to
-        self._speculative: asyncio.Task[Transcript] | None = None
-        self._carried: list[asyncio.Task[Transcript]] = []  # transcripts of interrupted turns
-        self._turn: asyncio.Task[None] | None = None
-        self._audio_stamps: TurnStamps | None = None  # the turn whose audio is playing
+        self._speech_start_ns: int | None = None  # the utterance being listened to
+        self._turn: _Turn | None = None  # the turn being answered (speculative or confirmed)
+        self._audio_stamps: TurnStamps | None = None  # the turn whose audio is queued
+        # What the caller said in turns cut off before any answer was heard: said again next.
+        self._unanswered: list[asyncio.Future[Transcript]] = []
         self._hung_up = False
 
     # -- the transport's side ---------------------------------------------------------------
@@ -126,8 +145,9 @@ class Call:
 
     @property
     def busy(self) -> bool:
-        """A turn is being answered or its audio is still playing."""
-        return (self._turn is not None and not self._turn.done()) or self.out.speaking
+        """A confirmed turn is being answered, or its audio is still playing."""
+        answering = self._turn is not None and self._turn.active and self._turn.confirmed.is_set()
+        return answering or self.out.speaking
 
     async def run(self) -> list[TurnRecord]:
         self._stt = await self.providers.stt.open_stream(ENGINE_RATE)
@@ -135,9 +155,9 @@ class Call:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 await self._listen()
-                for task in (self._turn, self._speculative, *self._carried):
-                    if task is not None:
-                        task.cancel()
+                self._cancel_turn()
+                for task in self._unanswered:
+                    task.cancel()
         finally:
             await self._stt.aclose()
         return self.records
@@ -163,28 +183,46 @@ class Call:
         if isinstance(event, SpeechStarted):
             if self.busy:
                 self._barge_in(now)
-            self._stamps = self.clock.turn()
-            self._stamps.stamp(Mark.SPEECH_START, self._at_ns(event.start_ms, now))
+            self._speech_start_ns = self._at_ns(event.start_ms, now)
             self._stt.begin_utterance(self._endpointer.position_ms - event.start_ms)
             self._emit("speech_started")
-        elif isinstance(event, SilenceStarted) and self._stamps is not None:
-            self._stamps.stamp(Mark.STT_REQUEST, now)
-            self._speculative = self._tg.create_task(self._transcribe(self._stamps))
-        elif isinstance(event, SpeechResumed) and self._speculative is not None:
-            self._speculative.cancel()  # the caller went on: that transcript is stale
-            self._speculative = None
-        elif isinstance(event, Endpoint) and self._stamps is not None:
-            stamps, self._stamps = self._stamps, None
+        elif isinstance(event, SilenceStarted) and self._speech_start_ns is not None:
+            self._start_speculative_turn(self._speech_start_ns, now)
+        elif isinstance(event, SpeechResumed):
+            self._cancel_turn()  # the caller went on: that transcript and answer are stale
+            self.speculative_turns_dropped += 1
+        elif isinstance(event, Endpoint) and self._turn is not None:
+            self._speech_start_ns = None
+            stamps = self._turn.stamps
             stamps.stamp(Mark.SPEECH_END, self._at_ns(event.speech_end_ms, now))
             stamps.stamp(Mark.ENDPOINT, now)
-            transcription = self._speculative or self._tg.create_task(self._transcribe(stamps))
-            self._speculative = None
             self._stt.end_utterance()
-            self._turn = self._tg.create_task(self._run_turn(stamps, transcription))
+            self._turn.confirmed.set()
+            self.out.release()
+
+    def _start_speculative_turn(self, speech_start_ns: int, now: int) -> None:
+        assert self._tg is not None
+        self._cancel_turn()
+        stamps = self.clock.turn()
+        stamps.stamp(Mark.SPEECH_START, speech_start_ns)
+        stamps.stamp(Mark.STT_REQUEST, now)
+        turn = _Turn(stamps, self._tg.create_task(self._transcribe(stamps)))
+        self.out.hold()  # nothing is heard before the endpoint confirms the turn
+        turn.task = self._tg.create_task(self._run_turn(turn))
+        self._turn = turn
+
+    def _cancel_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is None:
+            return
+        if turn.task is not None:
+            turn.task.cancel()
+        if not turn.confirmed.is_set():
+            turn.transcription.cancel()
+            self.out.clear()
 
     async def _transcribe(self, stamps: TurnStamps) -> Transcript:
         assert self._stt is not None
-        stamps.stamp(Mark.STT_REQUEST)
         try:
             transcript = await self._stt.transcribe()
         except Exception as err:  # noqa: BLE001 - a failed STT costs this turn, not the call
@@ -201,16 +239,16 @@ class Call:
         if stamps is not None and stamps.has(Mark.FIRST_AUDIO_OUT):
             stamps.stamp(Mark.BARGE_IN_DETECTED, now)
             stamps.stamp(Mark.BARGE_IN_STOPPED)
-        if self._turn is not None and not self._turn.done():
-            self._turn.cancel()
+        self._cancel_turn()
         self._emit("barge_in", dropped_frames=dropped)
 
     # -- answering ----------------------------------------------------------------------------
 
-    async def _run_turn(self, stamps: TurnStamps, transcription: asyncio.Task[Transcript]) -> None:
+    async def _run_turn(self, turn: _Turn) -> None:
         record = TurnRecord(self.call_id, self.transport, index=len(self.records))
         try:
-            await self._answer(record, stamps, transcription)
+            await self._answer(record, turn)
+            await turn.confirmed.wait()  # an answer ready before the endpoint waits for it
         except asyncio.CancelledError:
             record.outcome = "hung_up" if self._hung_up else "interrupted"
             record.interrupted = True
@@ -219,59 +257,73 @@ class Call:
             log.warning("call %s turn %d failed: %s", self.call_id, record.index, err)
             record.outcome, record.error = "error", f"{type(err).__name__}: {err}"
             self._emit("error", stage="turn", error=record.error)
-            await self._speak_apology(stamps)
+            await turn.confirmed.wait()
+            await self._speak_apology(turn.stamps)
         finally:
-            record.latency = turn_latencies(stamps.as_dict())
-            record.stamps_ms = relative_ms(stamps.as_dict(), self.clock.started_ns)
-            self.records.append(record)
-            self._emit("turn", record=record.to_dict())
+            if turn.confirmed.is_set():  # a speculative turn that lost leaves no record
+                record.index = len(self.records)
+                record.latency = turn_latencies(turn.stamps.as_dict())
+                record.stamps_ms = relative_ms(turn.stamps.as_dict(), self.clock.started_ns)
+                record.waterfall = waterfall(turn.stamps.as_dict())
+                self.records.append(record)
+                self._emit("turn", record=record.to_dict())
 
-    async def _answer(
-        self, record: TurnRecord, stamps: TurnStamps, transcription: asyncio.Task[Transcript]
-    ) -> None:
-        earlier, self._carried = self._carried, []
+    async def _answer(self, record: TurnRecord, turn: _Turn) -> None:
+        pending = [*self._unanswered, turn.transcription]
         try:
-            parts = [(await task).text for task in [*earlier, transcription]]
+            parts = [(await task).text.strip() for task in pending]
         except asyncio.CancelledError:
-            # Interrupted before the words were even known: the next turn takes them over.
-            self._carried = [*earlier, transcription]
+            if turn.confirmed.is_set():  # barge-in before the words were known: keep them
+                self._unanswered = pending
             raise
-        transcript = transcription.result()
-        record.transcript = " ".join(p.strip() for p in parts if p.strip())
-        record.stt_confidence = transcript.confidence
-        self._emit("transcript", text=record.transcript, index=record.index)
+        record.transcript = " ".join(p for p in parts if p)
+        record.stt_confidence = turn.transcription.result().confidence
         if not record.transcript:
             record.outcome = "no_speech"
             return
-        self.conversation.add_user(record.transcript)
-        self.out.start_reply()
-        self._audio_stamps = stamps
+        self._emit("transcript", text=record.transcript, speculative=not turn.confirmed.is_set())
+        messages = [
+            *self.conversation.messages(),
+            {"role": "user", "content": record.transcript},
+        ]
+        self._audio_stamps = turn.stamps
         reply: list[str] = []
         try:
-            await self._speak(self._reply_clauses(stamps, reply), stamps)
+            await self._speak(self._reply_clauses(messages, turn.stamps, reply), turn.stamps)
+            await turn.confirmed.wait()
             await self.out.drained()
         except asyncio.CancelledError:
             record.reply = "".join(reply).strip()
             record.heard = heard_text(self.out.segments(), self.out.played_ms)
-            if self.out.played_ms:
-                self.conversation.add_assistant(record.reply)
+            if turn.confirmed.is_set() and self.out.played_ms:
+                self._commit(record.transcript, record.reply)
                 self.conversation.truncate_last_assistant(record.heard)
-            # Nothing played: no assistant message, so the caller's next words merge with
-            # this turn's (Conversation.add_user merges consecutive user messages).
+            elif turn.confirmed.is_set():
+                # Cut off before a word was heard: the caller's words are said again with
+                # whatever they say next.
+                self._unanswered = [asyncio.get_running_loop().create_future()]
+                self._unanswered[0].set_result(Transcript(record.transcript))
             raise
-        stamps.stamp(Mark.LAST_AUDIO_OUT)
+        turn.stamps.stamp(Mark.LAST_AUDIO_OUT)
         record.reply = record.heard = "".join(reply).strip()
-        self.conversation.add_assistant(record.reply)
+        self._commit(record.transcript, record.reply)
+
+    def _commit(self, user: str, assistant: str) -> None:
+        self._unanswered = []
+        self.conversation.add_user(user)
+        self.conversation.add_assistant(assistant)
 
     async def _speak(self, clauses: AsyncIterator[str], stamps: TurnStamps) -> None:
+        self.out.start_reply()
         async with aclosing(clauses) as text, aclosing(self.providers.tts.stream(text)) as audio:
             async for chunk in audio:
                 stamps.stamp(Mark.TTS_FIRST_CHUNK)
                 await self.out.play(chunk)
 
-    async def _reply_clauses(self, stamps: TurnStamps, reply: list[str]) -> AsyncIterator[str]:
+    async def _reply_clauses(
+        self, messages: list[dict[str, str]], stamps: TurnStamps, reply: list[str]
+    ) -> AsyncIterator[str]:
         chunker = ClauseChunker()
-        messages = self.conversation.messages()
         stamps.stamp(Mark.LLM_REQUEST)
         tokens = self.providers.llm.stream(messages, max_tokens=self.settings.reply_max_tokens)
         async with aclosing(tokens) as stream:
@@ -298,7 +350,6 @@ class Call:
             yield APOLOGY
 
         try:
-            self.out.start_reply()
             self._audio_stamps = stamps
             await self._speak(one(), stamps)
             await self.out.drained()

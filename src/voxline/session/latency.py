@@ -46,3 +46,27 @@ def turn_latencies(stamps: Mapping[str, int]) -> dict[str, float | None]:
 def relative_ms(stamps: Mapping[str, int], origin_ns: int) -> dict[str, float]:
     """Stamps as milliseconds since the call started, for records and waterfalls."""
     return {name: round((ns - origin_ns) / 1e6, 3) for name, ns in stamps.items()}
+
+
+# Waterfall rows: (label, from, to), drawn relative to the end of the caller's speech.
+_WATERFALL = (
+    ("endpoint", Mark.SPEECH_END, Mark.ENDPOINT),
+    ("stt", Mark.STT_REQUEST, Mark.STT_FINAL),
+    ("llm first token", Mark.LLM_REQUEST, Mark.LLM_FIRST_TOKEN),
+    ("first clause", Mark.LLM_REQUEST, Mark.FIRST_CLAUSE),
+    ("tts first chunk", Mark.TTS_REQUEST, Mark.TTS_FIRST_CHUNK),
+    ("first audio out", Mark.TTS_FIRST_CHUNK, Mark.FIRST_AUDIO_OUT),
+)
+
+
+def waterfall(stamps: Mapping[str, int]) -> list[tuple[str, float, float]]:
+    """Rows of (label, start_ms, end_ms) relative to the caller's last voiced audio."""
+    origin = stamps.get(Mark.SPEECH_END.value)
+    if origin is None:
+        return []
+    rows = []
+    for label, start, end in _WATERFALL:
+        a, b = stamps.get(start.value), stamps.get(end.value)
+        if a is not None and b is not None:
+            rows.append((label, round((a - origin) / 1e6, 1), round((b - origin) / 1e6, 1)))
+    return rows

@@ -35,6 +35,7 @@ class AudioOut:
         self._played_frames = 0
         self._drained = asyncio.Event()
         self._drained.set()
+        self._held = False
 
     # -- producer side (the turn) -------------------------------------------------------
 
@@ -68,6 +69,13 @@ class AudioOut:
             self._clause_frames[chunk.clause] += 1
             self._drained.clear()
 
+    def hold(self) -> None:
+        """Queue but do not play: a speculative answer waits for the endpoint."""
+        self._held = True
+
+    def release(self) -> None:
+        self._held = False
+
     async def drained(self) -> None:
         """Wait until every queued frame has been pulled by the transport."""
         await self._drained.wait()
@@ -75,6 +83,8 @@ class AudioOut:
     # -- consumer side (the transport's 20 ms tick) -------------------------------------------
 
     def next_frame(self) -> bytes | None:
+        if self._held:
+            return None
         if not self._queue:
             self._drained.set()
             return None

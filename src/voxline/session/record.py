@@ -21,6 +21,8 @@ class TurnRecord:
     error: str | None = None
     latency: dict[str, float | None] = field(default_factory=dict)
     stamps_ms: dict[str, float] = field(default_factory=dict)  # since the call started
+    # (stage, start_ms, end_ms) relative to the caller's last voiced audio
+    waterfall: list[tuple[str, float, float]] = field(default_factory=list)
     # Measured by a client from audio (file caller, harness, browser), never by the server.
     voice_to_voice_ms: float | None = None
 

@@ -60,6 +60,7 @@ class UtteranceResult:
 class FileCallResult:
     agent_audio: bytes  # the agent's track on the call's timeline, silence included
     utterances: list[UtteranceResult]
+    events: list[tuple[int, str]]  # (tick, call event kind): tick n is agent frame n
 
 
 class FileCaller:
@@ -71,7 +72,10 @@ class FileCaller:
         fast: bool = False,
         pause_ms: int = 800,
         reply_timeout_s: float = 30.0,
+        barge_in_after_ms: dict[int, int] | None = None,
     ) -> None:
+        """`barge_in_after_ms[i] = n`: utterance i starts n ms into the agent's answer to
+        utterance i-1, talking over it, instead of waiting for the agent to finish."""
         for audio in utterances:
             if audio.rate != ENGINE_RATE:
                 raise ValueError(f"caller audio must be {ENGINE_RATE} Hz, got {audio.rate}")
@@ -80,15 +84,18 @@ class FileCaller:
         self.fast = fast
         self.pause_ms = pause_ms
         self.reply_timeout_s = reply_timeout_s
+        self.barge_in_after_ms = barge_in_after_ms or {}
         self._agent: list[bytes] = []
         self._silence = silence(ENGINE_RATE)
         self._speech_seen = False
         self._turns_done: list[int] = []
         self._ticks = 0
         self._t0 = 0.0
+        self._events: list[tuple[int, str]] = []
         call.observe(self._on_event)
 
     def _on_event(self, event: CallEvent) -> None:
+        self._events.append((self._ticks, event.kind))
         if event.kind == "speech_started":
             self._speech_seen = True
         elif event.kind == "turn":
@@ -100,12 +107,14 @@ class FileCaller:
         self._t0 = time.monotonic()
         try:
             for index, audio in enumerate(self.utterances):
-                results.append(await self._play_utterance(index, audio))
-                await self._idle(self.pause_ms)
+                interrupt_after = self.barge_in_after_ms.get(index + 1)
+                results.append(await self._play_utterance(index, audio, interrupt_after))
+                if interrupt_after is None:
+                    await self._idle(self.pause_ms)
         finally:
             self.call.hang_up()
             await runner
-        return FileCallResult(agent_audio=b"".join(self._agent), utterances=results)
+        return FileCallResult(b"".join(self._agent), results, self._events)
 
     async def _tick(self, frame: bytes) -> tuple[float, bytes | None]:
         """Send one frame, take one frame; returns the tick's time and the agent frame."""
@@ -126,7 +135,9 @@ class FileCaller:
         for _ in range(ms // FRAME_MS):
             await self._tick(self._silence)
 
-    async def _play_utterance(self, index: int, audio: Audio) -> UtteranceResult:
+    async def _play_utterance(
+        self, index: int, audio: Audio, interrupt_after_ms: int | None
+    ) -> UtteranceResult:
         self._speech_seen = False
         turns_before = len(self._turns_done)
         end = last_voiced_sample(audio.pcm)
@@ -137,19 +148,23 @@ class FileCaller:
             if end is not None and n * frame_len < end <= (n + 1) * frame_len:
                 last_voiced_at = now + (end - n * frame_len) / ENGINE_RATE
         result = UtteranceResult(index=index, speech_detected=False, answered=False)
-        v2v = await self._await_reply(turns_before, last_voiced_at)
+        v2v = await self._await_reply(turns_before, last_voiced_at, interrupt_after_ms)
         result.speech_detected = self._speech_seen
         result.turn_indexes = self._turns_done[turns_before:]
         result.answered = v2v is not None or bool(result.turn_indexes)
         result.voice_to_voice_ms = None if self.fast else v2v
         return result
 
-    async def _await_reply(self, turns_before: int, last_voiced_at: float | None) -> float | None:
-        """Send silence until the agent has answered and gone quiet; return voice-to-voice."""
+    async def _await_reply(
+        self, turns_before: int, last_voiced_at: float | None, interrupt_after_ms: int | None
+    ) -> float | None:
+        """Send silence until the agent has answered and gone quiet (or, to barge in, until it
+        has spoken for `interrupt_after_ms`); return voice-to-voice."""
         endpoint_window = self.call.settings.endpointing.trailing_silence_ms / 1000
         started = time.monotonic()
         quiet_since_audio_ticks = 0
         first_audio_at: float | None = None
+        agent_ticks = 0
         while time.monotonic() - started < self.reply_timeout_s:
             if self.fast and self.call.busy and not self.call.out.speaking:
                 await asyncio.sleep(0.002)  # the agent is thinking: audio time stands still
@@ -159,6 +174,9 @@ class FileCaller:
                 offset = first_voiced_sample(out)
                 if offset is not None:
                     first_audio_at = now + offset / ENGINE_RATE
+            agent_ticks += out is not None
+            if interrupt_after_ms is not None and agent_ticks * FRAME_MS >= interrupt_after_ms:
+                break
             done = len(self._turns_done) > turns_before and not self.call.busy
             quiet_since_audio_ticks = 0 if out is not None else quiet_since_audio_ticks + 1
             if done and quiet_since_audio_ticks > 1:

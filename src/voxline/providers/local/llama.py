@@ -3,7 +3,8 @@
 One `Llama` context per process, shared by calls. llama.cpp keeps the KV cache of the last
 prompt and re-evaluates only what differs, so warming with the system prompt means a call's
 first turn pays only for its own tokens, and each later turn only for what was said since.
-Generation runs on one dedicated thread; tokens cross to the event loop through a queue.
+Generation runs on one dedicated thread; tokens cross to the event loop through a queue, and
+it pauses between tokens while speech is being synthesized or transcribed (compute.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from voxline.errors import ProviderError
 from voxline.models import model_path
+from voxline.providers.local.compute import LOCAL_COMPUTE
 
 _END = object()
 
@@ -27,7 +29,7 @@ class LlamaLLM:
         *,
         threads: int = 2,
         context_tokens: int = 4096,
-        temperature: float = 0.3,
+        temperature: float = 0.0,
         seed: int = 7,
     ) -> None:
         from llama_cpp import Llama
@@ -104,6 +106,7 @@ class LlamaLLM:
             for chunk in chunks:
                 if stop.is_set():
                     break
+                LOCAL_COMPUTE.yield_to_speech()
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:
                     emit(delta)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from voxline.models import model_path
+from voxline.providers.local.compute import LOCAL_COMPUTE
 from voxline.providers.base import SpeechChunk
 
 # Pause appended after a clause, by its closing punctuation: Piper itself adds none between
@@ -25,7 +26,7 @@ _VOLUME = 0.8
 
 
 class PiperTTS:
-    def __init__(self, model_id: str = "piper-joe-medium", threads: int = 1) -> None:
+    def __init__(self, model_id: str = "piper-joe-medium", threads: int = 2) -> None:
         import json
 
         import onnxruntime
@@ -55,7 +56,8 @@ class PiperTTS:
         return b"".join(parts)
 
     def _clause_audio(self, text: str) -> bytes:
-        pcm = self.synthesize_blocking(text)
+        with LOCAL_COMPUTE.speech_job():
+            pcm = self.synthesize_blocking(text)
         pause_ms = _PAUSE_MS.get(text.rstrip()[-1:], _DEFAULT_PAUSE_MS)
         return pcm + bytes(2 * (self.rate * pause_ms // 1000))
 

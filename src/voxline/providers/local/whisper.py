@@ -17,6 +17,7 @@ import numpy as np
 from voxline.audio.frames import FRAME_MS
 from voxline.errors import ProviderError
 from voxline.models import model_path
+from voxline.providers.local.compute import LOCAL_COMPUTE
 from voxline.providers.base import STTStream, Transcript
 
 # Audio kept before the detected speech start: the VAD fires a little late on soft onsets.
@@ -54,6 +55,10 @@ class WhisperSTT:
         return await loop.run_in_executor(self._executor, self._transcribe, samples)
 
     def _transcribe(self, samples: np.ndarray) -> Transcript:
+        with LOCAL_COMPUTE.speech_job():
+            return self._decode(samples)
+
+    def _decode(self, samples: np.ndarray) -> Transcript:
         segments, _info = self._model.transcribe(
             samples,
             language="en",

@@ -1,0 +1,203 @@
+"""`voxline serve | talk | doctor | models | demo-wavs`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from voxline.errors import ConfigError, ModelMissingError, VoxlineError, WavError
+
+EXIT_BAD_INPUT = 2
+EXIT_SETUP = 3
+
+
+def _settings(args: argparse.Namespace):  # -> Settings, imported late: keeps --help instant
+    from voxline.config import Settings
+
+    overrides = {k: v for k in ("stt", "llm", "tts") if (v := getattr(args, k, None))}
+    return Settings(**overrides)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"voxline: {message}", file=sys.stderr)
+    return code
+
+
+# -- talk -------------------------------------------------------------------------------------
+
+
+def _bar(start: float, end: float, scale_ms: float, origin: float) -> str:
+    left = max(0, round((start - origin) / scale_ms))
+    width = max(1, round((end - start) / scale_ms))
+    return " " * left + "█" * width
+
+
+def print_turn(record: dict) -> None:
+    latency = record["latency"]
+    print(f"\nturn {record['index'] + 1} [{record['outcome']}]")
+    print(f"  caller: {record['transcript'] or '(nothing recognized)'}")
+    if record["reply"]:
+        heard = record["heard"] if record["interrupted"] else record["reply"]
+        print(f"  agent:  {heard}{' …(interrupted)' if record['interrupted'] else ''}")
+    if rows := record["waterfall"]:
+        origin = min(start for _, start, _ in rows)
+        scale = max(20.0, (max(end for *_, end in rows) - origin) / 60)
+        print(f"  waterfall (ms from the end of the caller's speech; one block = {scale:.0f} ms)")
+        for label, start, end in rows:
+            print(f"    {label:<16}{start:>7.0f} → {end:>5.0f}  {_bar(start, end, scale, origin)}")
+    names = ("endpoint_delay_ms", "stt_latency_ms", "llm_first_token_ms", "tts_first_chunk_ms")
+    figures = "  ".join(
+        f"{n.removesuffix('_ms')}={latency[n]:.0f}" for n in names if latency.get(n) is not None
+    )
+    print(f"  {figures}")
+    if latency.get("turn_latency_ms") is not None:
+        v2v = record.get("voice_to_voice_ms")
+        v2v_text = f"   voice_to_voice={v2v:.0f} ms (caller side)" if v2v is not None else ""
+        print(f"  turn_latency={latency['turn_latency_ms']:.0f} ms{v2v_text}")
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    from voxline.providers.registry import Providers
+    from voxline.talk import load_caller_wavs, talk, write_outputs
+
+    try:
+        load_caller_wavs(args.wavs)  # fail on a bad file before loading any model
+    except WavError as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
+    settings = _settings(args)
+    print("loading models…", file=sys.stderr)
+    providers = Providers.load(settings)
+
+    async def run():
+        from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
+        from voxline.session.call import Call
+
+        await providers.warm(CLINIC_SYSTEM_PROMPT)
+        call = Call(providers, settings, transport="file")
+        call.observe(lambda e: print_turn(e.data["record"]) if e.kind == "turn" else None)
+        return await talk(providers, settings, args.wavs, fast=args.fast, call=call)
+
+    result = asyncio.run(run())
+    write_outputs(result, args.out, args.report)
+    for utterance in result.utterances:
+        if not utterance.speech_detected:
+            print(f"\nno speech detected in {args.wavs[utterance.index]}")
+    if args.out:
+        print(f"\nagent audio written to {args.out}")
+    if args.report:
+        print(f"turn records written to {args.report}")
+    return 0
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voxline.server.app import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+# -- doctor and models ------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from voxline.models import check_all
+
+    failed = 0
+    for status in check_all(force_hash=args.verify):
+        spec = status.spec
+        mark = "ok " if status.ok else "MISSING"
+        print(f"{mark:<8}{spec.id:<30}{spec.licence}")
+        print(f"        {spec.description}")
+        print(f"        packages: {', '.join(spec.packages)}")
+        print(f"        sha256:   {spec.sha256}")
+        print(f"        {status.path if status.ok else status.detail}")
+        failed += not status.ok
+    return EXIT_SETUP if failed else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from voxline.doctor import run_checks
+
+    return 0 if run_checks() else EXIT_SETUP
+
+
+def cmd_demo_wavs(args: argparse.Namespace) -> int:
+    from voxline.demo import synthesize_lines
+
+    for path in synthesize_lines(args.directory):
+        print(path)
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voxline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def providers(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stt", help="STT provider, vendor/model")
+        p.add_argument("--llm", help="LLM provider, vendor/model")
+        p.add_argument("--tts", help="TTS provider, vendor/model")
+
+    talk = sub.add_parser("talk", help="play a call from caller WAVs through the file transport")
+    talk.add_argument("wavs", nargs="+", help="caller WAVs, one per turn, any rate or channels")
+    talk.add_argument("--out", type=Path, help="write the agent's audio track here (WAV)")
+    talk.add_argument("--report", type=Path, help="write the turn records here (JSON)")
+    talk.add_argument("--fast", action="store_true", help="skip real-time pacing")
+    providers(talk)
+    talk.set_defaults(func=cmd_talk)
+
+    serve = sub.add_parser("serve", help="start the ASGI server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    providers(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    models = sub.add_parser("models", help="list the packaged models and verify their hashes")
+    models.add_argument("--verify", action="store_true", help="re-hash every file")
+    models.set_defaults(func=cmd_models)
+
+    doctor = sub.add_parser("doctor", help="check dependencies and models, with fixes")
+    doctor.set_defaults(func=cmd_doctor)
+
+    demo = sub.add_parser("demo-wavs", help="synthesize the clinic demo caller WAVs")
+    demo.add_argument("directory", type=Path)
+    demo.set_defaults(func=cmd_demo_wavs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ValidationError as err:
+        return _fail(f"invalid configuration:\n{err}", EXIT_SETUP)
+    except (ConfigError, ModelMissingError) as err:
+        return _fail(str(err), EXIT_SETUP)
+    except WavError as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
+    except VoxlineError as err:
+        return _fail(str(err), 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Integration fixtures: the real embedded models, loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voxline.config import Settings
+from voxline.demo import CALLER_LINES, synthesize_lines
+from voxline.providers.registry import Providers
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def providers(settings: Settings) -> Providers:
+    return Providers.load(settings)
+
+
+@pytest.fixture(scope="session")
+def caller_wavs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The clinic caller lines, synthesized with the local voice (as `make` does)."""
+    directory = tmp_path_factory.mktemp("callers")
+    paths = synthesize_lines(directory)
+    return {line.name: path for line, path in zip(CALLER_LINES, paths)}
+
+
+@pytest.fixture(scope="session")
+def key_words() -> dict[str, tuple[str, ...]]:
+    return {line.name: line.key_words for line in CALLER_LINES}
