@@ -61,7 +61,7 @@ APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
 
 @dataclass(frozen=True)
 class CallEvent:
-    kind: str  # speech_started | transcript | agent_clause | barge_in | turn | error
+    kind: str  # speech_started | endpoint | transcript | agent_clause | barge_in | turn | error
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -199,6 +199,7 @@ class Call:
             self._stt.end_utterance()
             self._turn.confirmed.set()
             self.out.release()
+            self._emit("endpoint")
 
     def _start_speculative_turn(self, speech_start_ns: int, now: int) -> None:
         assert self._tg is not None

@@ -88,7 +88,9 @@ class FileCaller:
         self._agent: list[bytes] = []
         self._silence = silence(ENGINE_RATE)
         self._speech_seen = False
-        self._turns_done: list[int] = []
+        self._utterance = 0  # the utterance being played or answered
+        self._endpoint_owner: int | None = None  # utterance whose endpoint came last
+        self._turns: dict[int, list[int]] = {}  # utterance -> indexes of its turn records
         self._ticks = 0
         self._t0 = 0.0
         self._events: list[tuple[int, str]] = []
@@ -98,8 +100,12 @@ class FileCaller:
         self._events.append((self._ticks, event.kind))
         if event.kind == "speech_started":
             self._speech_seen = True
-        elif event.kind == "turn":
-            self._turns_done.append(event.data["record"]["index"])
+        elif event.kind == "endpoint":
+            self._endpoint_owner = self._utterance
+        elif event.kind == "turn" and self._endpoint_owner is not None:
+            # A turn belongs to the utterance it answered, even when its record is written
+            # later (an answer cut off by the next utterance).
+            self._turns.setdefault(self._endpoint_owner, []).append(event.data["record"]["index"])
 
     async def run(self) -> FileCallResult:
         runner = asyncio.create_task(self.call.run())
@@ -139,7 +145,7 @@ class FileCaller:
         self, index: int, audio: Audio, interrupt_after_ms: int | None
     ) -> UtteranceResult:
         self._speech_seen = False
-        turns_before = len(self._turns_done)
+        self._utterance = index
         end = last_voiced_sample(audio.pcm)
         frame_len = samples_per_frame(ENGINE_RATE)
         last_voiced_at: float | None = None
@@ -148,15 +154,15 @@ class FileCaller:
             if end is not None and n * frame_len < end <= (n + 1) * frame_len:
                 last_voiced_at = now + (end - n * frame_len) / ENGINE_RATE
         result = UtteranceResult(index=index, speech_detected=False, answered=False)
-        v2v = await self._await_reply(turns_before, last_voiced_at, interrupt_after_ms)
+        v2v = await self._await_reply(index, last_voiced_at, interrupt_after_ms)
         result.speech_detected = self._speech_seen
-        result.turn_indexes = self._turns_done[turns_before:]
+        result.turn_indexes = self._turns.setdefault(index, [])
         result.answered = v2v is not None or bool(result.turn_indexes)
         result.voice_to_voice_ms = None if self.fast else v2v
         return result
 
     async def _await_reply(
-        self, turns_before: int, last_voiced_at: float | None, interrupt_after_ms: int | None
+        self, index: int, last_voiced_at: float | None, interrupt_after_ms: int | None
     ) -> float | None:
         """Send silence until the agent has answered and gone quiet (or, to barge in, until it
         has spoken for `interrupt_after_ms`); return voice-to-voice."""
@@ -177,7 +183,7 @@ class FileCaller:
             agent_ticks += out is not None
             if interrupt_after_ms is not None and agent_ticks * FRAME_MS >= interrupt_after_ms:
                 break
-            done = len(self._turns_done) > turns_before and not self.call.busy
+            done = bool(self._turns.get(index)) and not self.call.busy
             quiet_since_audio_ticks = 0 if out is not None else quiet_since_audio_ticks + 1
             if done and quiet_since_audio_ticks > 1:
                 break
