@@ -39,7 +39,7 @@ llama: $(VENV)/.llama
 $(VENV)/.llama: $(VENV)/.created
 	@echo "== building llama-cpp-python $(LLAMA_VERSION) from source (5-8 min on 2 cores; progress below)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -v 'llama-cpp-python==$(LLAMA_VERSION)' 2>&1 \
-	  | grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|Successfully|ERROR|error:' \
+	  | { grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|Successfully|ERROR|error:' || true; } \
 	  | sed -u -E 's/^\s*(\[[0-9]+\/[0-9]+\]).*/   compiling llama.cpp \1/'
 	$(PY) -c "import llama_cpp; print('   llama-cpp-python', llama_cpp.__version__, 'ready')"
 	@touch $@

@@ -106,6 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
+    logging.getLogger("voxline").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
 

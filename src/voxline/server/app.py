@@ -40,7 +40,7 @@ class ServerState:
             await providers.warm(CLINIC_SYSTEM_PROMPT)
             self.providers = providers
             self.ready.set()
-            log.warning("models loaded and warm: ready for calls")
+            log.info("models loaded and warm: ready for calls")
         except Exception as err:  # noqa: BLE001 - reported on /healthz and the page
             self.error = f"{type(err).__name__}: {err}"
             log.error("could not load models: %s", self.error)
