@@ -272,7 +272,8 @@ class Call:
     async def _answer(self, record: TurnRecord, turn: _Turn) -> None:
         pending = [*self._unanswered, turn.transcription]
         try:
-            parts = [(await task).text.strip() for task in pending]
+            # Shielded: a barge-in cancels this turn, not the transcriptions it carries over.
+            parts = [(await asyncio.shield(task)).text.strip() for task in pending]
         except asyncio.CancelledError:
             if turn.confirmed.is_set():  # barge-in before the words were known: keep them
                 self._unanswered = pending
@@ -302,8 +303,9 @@ class Call:
             elif turn.confirmed.is_set():
                 # Cut off before a word was heard: the caller's words are said again with
                 # whatever they say next.
-                self._unanswered = [asyncio.get_running_loop().create_future()]
-                self._unanswered[0].set_result(Transcript(record.transcript))
+                said: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+                said.set_result(Transcript(record.transcript))
+                self._unanswered = [said]
             raise
         turn.stamps.stamp(Mark.LAST_AUDIO_OUT)
         record.reply = record.heard = "".join(reply).strip()
