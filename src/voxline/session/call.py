@@ -350,7 +350,7 @@ class Call:
 
     async def _speak_apology(self, stamps: TurnStamps) -> None:
         async def one() -> AsyncIterator[str]:
-            yield APOLOGY
+            yield self._to_speech(APOLOGY, stamps)
 
         try:
             self._audio_stamps = stamps
