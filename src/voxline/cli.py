@@ -56,9 +56,7 @@ def print_turn(record: dict) -> None:
     )
     print(f"  {figures}")
     if latency.get("turn_latency_ms") is not None:
-        v2v = record.get("voice_to_voice_ms")
-        v2v_text = f"   voice_to_voice={v2v:.0f} ms (caller side)" if v2v is not None else ""
-        print(f"  turn_latency={latency['turn_latency_ms']:.0f} ms{v2v_text}")
+        print(f"  turn_latency={latency['turn_latency_ms']:.0f} ms")
 
 
 def cmd_talk(args: argparse.Namespace) -> int:
@@ -84,6 +82,11 @@ def cmd_talk(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run())
     write_outputs(result, args.out, args.report)
+    for record in result.records:
+        if record.voice_to_voice_ms is not None:
+            print(f"\nturn {record.index + 1}: voice_to_voice {record.voice_to_voice_ms:.0f} ms "
+                  "(measured by the file caller from audio)", end="")
+    print()
     for utterance in result.utterances:
         if not utterance.speech_detected:
             print(f"\nno speech detected in {args.wavs[utterance.index]}")

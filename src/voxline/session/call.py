@@ -326,7 +326,9 @@ class Call:
     async def _reply_clauses(
         self, messages: list[dict[str, str]], stamps: TurnStamps, reply: list[str]
     ) -> AsyncIterator[str]:
-        chunker = ClauseChunker()
+        # The first clause may be a single word ("Sure,"): the caller hears it while the
+        # LLM writes the rest, and a one-word clause synthesizes in a few tens of ms.
+        chunker = ClauseChunker(first_min_words=1)
         stamps.stamp(Mark.LLM_REQUEST)
         tokens = self.providers.llm.stream(messages, max_tokens=self.settings.reply_max_tokens)
         async with aclosing(tokens) as stream:
