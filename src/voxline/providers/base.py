@@ -6,9 +6,13 @@ once and are shared by calls); per-call state lives in the stream objects it ope
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+# OpenAI-style chat messages: {"role", "content"}, plus "tool_calls" on assistant messages and
+# "tool_call_id" on tool results.
+Message = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,44 @@ class STTStream(Protocol):
     async def aclose(self) -> None: ...
 
 
+class EndpointingSTTStream(STTStream, Protocol):
+    """A stream whose provider decides where turns end (Deepgram's `speech_final`).
+
+    The engine sets `on_endpoint`; the stream calls it with the utterance's final transcript
+    when the provider declares the end of the turn. The local VAD still drives barge-in.
+    """
+
+    on_endpoint: Callable[[Transcript], None] | None
+
+
 class SpeechToText(Protocol):
     name: str
 
     async def open_stream(self, rate: int) -> STTStream: ...
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A complete tool call, assembled from the streamed fragments."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
 class LanguageModel(Protocol):
     name: str
 
-    def stream(self, messages: Sequence[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
-        """Yield content tokens as they are generated. Cancelling the iteration stops generation."""
+    def stream(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[str | ToolCall]:
+        """Yield content tokens as they are generated, and tool calls once complete.
+
+        `tools` are OpenAI-style tool definitions. Cancelling the iteration stops generation.
+        """
         ...
 
     def count_tokens(self, text: str) -> int: ...
@@ -67,6 +98,9 @@ class SpeechChunk:
     clause: int  # index of the clause in the turn's text stream
     text: str  # that clause's text, repeated on each of its chunks
     last: bool  # the clause's final chunk
+    # Where the provider says each character is spoken in this chunk's audio:
+    # (character, start_ms, duration_ms), for mapping a playout position to text.
+    alignment: tuple[tuple[str, float, float], ...] | None = None
 
 
 class TextToSpeech(Protocol):

@@ -17,6 +17,7 @@ from typing import Any
 
 from voxline.errors import ProviderError
 from voxline.models import model_path
+from voxline.providers.base import Message, ToolCall
 from voxline.providers.local.compute import LOCAL_COMPUTE
 
 _END = object()
@@ -59,8 +60,13 @@ class LlamaLLM:
             pass
 
     async def stream(
-        self, messages: Sequence[dict[str, str]], max_tokens: int
-    ) -> AsyncIterator[str]:
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[str | ToolCall]:
+        """Tokens of the reply. `tools` is accepted and not used: the packaged 0.5B model does
+        not call tools reliably, so the embedded default answers from its prompt alone."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
