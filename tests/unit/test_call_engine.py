@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Sequence
 import numpy as np
 
 from voxline.config import Settings
-from voxline.providers.base import SpeechChunk, Transcript
+from voxline.agent.tools import Toolbox
+from voxline.providers.base import SpeechChunk, ToolCall, Transcript
 from voxline.providers.registry import Providers
-from voxline.session.call import APOLOGY, Call
+from voxline.session.call import APOLOGY, FILLER, Call
 
 SPEECH = (np.sin(np.arange(320) / 3) * 8000).astype(np.int16).tobytes()
 QUIET = bytes(640)
@@ -63,8 +64,8 @@ class ScriptedSTT:
 class ScriptedLLM:
     name = "test/llm"
 
-    def __init__(self, reply: str, delay: float = 0.0, fail: bool = False) -> None:
-        self.reply, self.delay, self.fail = reply, delay, fail
+    def __init__(self, reply: str, delay=0.0, fail=False, tool_call=None) -> None:
+        self.reply, self.delay, self.fail, self.tool_call = reply, delay, fail, tool_call
         self.requests: list[list[dict]] = []
 
     def count_tokens(self, text: str) -> int:
@@ -73,11 +74,19 @@ class ScriptedLLM:
     async def warm(self, system_prompt: str) -> None:
         pass
 
-    async def stream(self, messages: Sequence[dict], max_tokens: int) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: Sequence[dict], max_tokens: int, tools=None
+    ) -> AsyncIterator[str | ToolCall]:
         self.requests.append(list(messages))
         if self.fail:
             raise RuntimeError("provider down")
-        for word in self.reply.split(" "):
+        if tools and self.tool_call and messages[-1]["role"] != "tool":
+            yield ToolCall("call_1", *self.tool_call)
+            return
+        reply = self.reply
+        if messages[-1]["role"] == "tool":
+            reply = f"Done: {messages[-1]['content']}"
+        for word in reply.split(" "):
             await asyncio.sleep(self.delay)
             yield word + " "
 
@@ -97,10 +106,10 @@ class ToneTTS:
             index += 1
 
 
-def make_call(stt_texts, reply="Sure, we are open from eight to five.", **llm):
+def make_call(stt_texts, reply="Sure, we are open from eight to five.", toolbox=None, **llm):
     settings = Settings(endpointing={"trailing_silence_ms": 200, "min_speech_ms": 40})
     providers = Providers(ScriptedSTT(stt_texts), ScriptedLLM(reply, **llm), ToneTTS())
-    return Call(providers, settings, transport="test", vad=EnergyVad())
+    return Call(providers, settings, transport="test", vad=EnergyVad(), toolbox=toolbox)
 
 
 class Line:
@@ -228,3 +237,31 @@ async def test_a_provider_fault_apologises_and_the_call_goes_on():
     assert [r.outcome for r in call.records] == ["error", "error"]
     assert "provider down" in call.records[0].error
     assert APOLOGY.split(",")[0] in " ".join(spoken)
+
+
+async def test_a_slow_tool_gets_a_filler_and_its_result_feeds_the_same_turn():
+    async def look_up(day: str) -> str:
+        """Look up a day."""
+        await asyncio.sleep(0.9)  # slower than the filler threshold
+        return f"{day} is free at ten"
+
+    call = make_call(["is tuesday free"], toolbox=Toolbox([look_up]),
+                     tool_call=("look_up", '{"day": "tuesday"}'))
+    spoken = []
+    call.observe(lambda e: spoken.append(e.data["text"]) if e.kind == "agent_clause" else None)
+
+    async def script(line):
+        await line.send(SPEECH, 20)
+        await line.send(QUIET, 11)
+        await line.until_quiet()
+
+    await run(call, script)
+    record = call.records[0]
+    assert record.outcome == "answered"
+    assert spoken[0] == FILLER
+    assert "tuesday is free at ten" in record.reply
+    assert record.tool_calls == [
+        {"name": "look_up", "arguments": '{"day": "tuesday"}', "result": "tuesday is free at ten"}
+    ]
+    roles = [m["role"] for m in call.conversation.messages()]
+    assert roles == ["system", "user", "assistant", "tool", "assistant"]

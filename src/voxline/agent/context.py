@@ -18,8 +18,10 @@ Invariants of `messages()`:
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 # Chat formats wrap each message in role markers: about 4 tokens with OpenAI's tokenizers.
 # Added to every message whatever counter is used, so a custom tokenizer stays honest too.
@@ -57,8 +59,11 @@ class Conversation:
         # Each entry is (message, its cost in tokens): counted once, when added or changed.
         self._history: list[tuple[dict[str, str], int]] = []
 
-    def _entry(self, message: dict[str, str]) -> tuple[dict[str, str], int]:
-        return message, self._count(message["content"]) + MESSAGE_OVERHEAD_TOKENS
+    def _entry(self, message: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        text = message.get("content") or ""
+        if message.get("tool_calls"):  # an assistant message that calls tools costs its calls
+            text += json.dumps(message["tool_calls"])
+        return message, self._count(text) + MESSAGE_OVERHEAD_TOKENS
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -78,6 +83,12 @@ class Conversation:
     def add_tool_result(self, name: str, content: str) -> None:
         """Add the result of a tool call, as a "tool" message naming the tool."""
         self._history.append(self._entry({"role": "tool", "name": name, "content": content}))
+
+    def add_tool_exchange(self, messages: Sequence[dict[str, Any]]) -> None:
+        """Add an assistant message that called tools and the tool results, as the LLM API
+        saw them (assistant `tool_calls`, then one `tool` message per `tool_call_id`)."""
+        for message in messages:
+            self._history.append(self._entry(dict(message)))
 
     def truncate_last_assistant(self, heard: str) -> None:
         """Cut the newest assistant message to what the caller heard before barging in.

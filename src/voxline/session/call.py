@@ -35,7 +35,8 @@ from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.speech_text import speakable
 from voxline.audio.frames import ENGINE_RATE
 from voxline.config import Settings
-from voxline.providers.base import STTStream, Transcript
+from voxline.agent.tools import Toolbox
+from voxline.providers.base import Message, STTStream, ToolCall, Transcript
 from voxline.providers.registry import Providers
 from voxline.session.clock import CallClock, Mark, TurnStamps
 from voxline.session.latency import relative_ms, turn_latencies, waterfall
@@ -57,6 +58,10 @@ log = logging.getLogger(__name__)
 # counted (a stalled loop must not turn into ever-growing delay).
 INBOUND_QUEUE_FRAMES = 50
 APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
+# Said while a tool runs longer than FILLER_AFTER_S, so the caller does not hear dead air.
+FILLER = "One moment, let me check."
+FILLER_AFTER_S = 0.7
+MAX_TOOL_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Call:
         call_id: str | None = None,
         system_prompt: str = CLINIC_SYSTEM_PROMPT,
         vad: VoiceDetector | None = None,
+        toolbox: Toolbox | None = None,
     ) -> None:
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.transport = transport
@@ -102,6 +108,7 @@ class Call:
         self.conversation = Conversation(
             system_prompt, settings.context_max_tokens, count_tokens=providers.llm.count_tokens
         )
+        self.toolbox = toolbox
         self.records: list[TurnRecord] = []
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
@@ -290,15 +297,17 @@ class Call:
         ]
         self._audio_stamps = turn.stamps
         reply: list[str] = []
+        exchange: list[Message] = []  # tool calls and their results, as the LLM saw them
         try:
-            await self._speak(self._reply_clauses(messages, turn.stamps, reply), turn.stamps)
+            clauses = self._reply_clauses(messages, turn.stamps, reply, exchange, record)
+            await self._speak(clauses, turn.stamps)
             await turn.confirmed.wait()
             await self.out.drained()
         except asyncio.CancelledError:
             record.reply = "".join(reply).strip()
             record.heard = heard_text(self.out.segments(), self.out.played_ms)
             if turn.confirmed.is_set() and self.out.played_ms:
-                self._commit(record.transcript, record.reply)
+                self._commit(record.transcript, record.reply, exchange)
                 self.conversation.truncate_last_assistant(record.heard)
             elif turn.confirmed.is_set():
                 # Cut off before a word was heard: the caller's words are said again with
@@ -309,11 +318,12 @@ class Call:
             raise
         turn.stamps.stamp(Mark.LAST_AUDIO_OUT)
         record.reply = record.heard = "".join(reply).strip()
-        self._commit(record.transcript, record.reply)
+        self._commit(record.transcript, record.reply, exchange)
 
-    def _commit(self, user: str, assistant: str) -> None:
+    def _commit(self, user: str, assistant: str, exchange: list[Message]) -> None:
         self._unanswered = []
         self.conversation.add_user(user)
+        self.conversation.add_tool_exchange(exchange)
         self.conversation.add_assistant(assistant)
 
     async def _speak(self, clauses: AsyncIterator[str], stamps: TurnStamps) -> None:
@@ -324,23 +334,53 @@ class Call:
                 await self.out.play(chunk)
 
     async def _reply_clauses(
-        self, messages: list[dict[str, str]], stamps: TurnStamps, reply: list[str]
+        self,
+        messages: list[Message],
+        stamps: TurnStamps,
+        reply: list[str],
+        exchange: list[Message],
+        record: TurnRecord,
     ) -> AsyncIterator[str]:
+        """The LLM's reply as speakable clauses; tool calls run in between, in the same turn."""
         # The first clause may be a single word ("Sure,"): the caller hears it while the
         # LLM writes the rest, and a one-word clause synthesizes in a few tens of ms.
         chunker = ClauseChunker(first_min_words=1)
-        stamps.stamp(Mark.LLM_REQUEST)
-        tokens = self.providers.llm.stream(messages, max_tokens=self.settings.reply_max_tokens)
-        async with aclosing(tokens) as stream:
-            async for token in stream:
-                stamps.stamp(Mark.LLM_FIRST_TOKEN)
-                reply.append(token)
-                for clause in chunker.push(token):
-                    if text := self._to_speech(clause, stamps):
-                        yield text
-        for clause in chunker.flush():
-            if text := self._to_speech(clause, stamps):
+        tools = self.toolbox.definitions() if self.toolbox else None
+        for round_ in range(MAX_TOOL_ROUNDS + 1):
+            calls: list[ToolCall] = []
+            said = len(reply)
+            stamps.stamp(Mark.LLM_REQUEST)
+            offered = tools if round_ < MAX_TOOL_ROUNDS else None
+            stream = self.providers.llm.stream(
+                [*messages, *exchange], max_tokens=self.settings.reply_max_tokens, tools=offered
+            )
+            async with aclosing(stream) as items:
+                async for item in items:
+                    stamps.stamp(Mark.LLM_FIRST_TOKEN)
+                    if isinstance(item, ToolCall):
+                        calls.append(item)
+                        continue
+                    reply.append(item)
+                    for clause in chunker.push(item):
+                        if text := self._to_speech(clause, stamps):
+                            yield text
+            for clause in chunker.flush():  # say what came before the tool call now
+                if text := self._to_speech(clause, stamps):
+                    yield text
+            if not calls:
+                return
+            assert self.toolbox is not None
+            exchange.append(_calling_message("".join(reply[said:]), calls))
+            job = asyncio.ensure_future(asyncio.gather(*map(self.toolbox.run, calls)))
+            done, _ = await asyncio.wait({job}, timeout=FILLER_AFTER_S)
+            if not done and (text := self._to_speech(FILLER, stamps)):
                 yield text
+            results = await job
+            for call, result in zip(calls, results):
+                exchange.append({"role": "tool", "tool_call_id": call.id, "content": result})
+                record.tool_calls.append(
+                    {"name": call.name, "arguments": call.arguments, "result": result}
+                )
 
     def _to_speech(self, clause: str, stamps: TurnStamps) -> str:
         text = speakable(clause)
@@ -365,3 +405,15 @@ class Call:
         event = CallEvent(kind, data)
         for observer in self._observers:
             observer(event)
+
+
+def _calling_message(content: str, calls: list[ToolCall]) -> Message:
+    """The assistant message that asked for `calls`, in the chat API's shape."""
+    return {
+        "role": "assistant",
+        "content": content or None,
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ],
+    }

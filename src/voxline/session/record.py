@@ -17,7 +17,8 @@ class TurnRecord:
     reply: str = ""  # the whole reply the LLM wrote
     heard: str = ""  # what the caller heard of it (the reply, unless interrupted)
     interrupted: bool = False
-    outcome: str = "answered"  # answered | interrupted | no_speech | error
+    outcome: str = "answered"  # answered | interrupted | hung_up | no_speech | error
+    tool_calls: list[dict[str, str]] = field(default_factory=list)  # name, arguments, result
     error: str | None = None
     latency: dict[str, float | None] = field(default_factory=dict)
     stamps_ms: dict[str, float] = field(default_factory=dict)  # since the call started

@@ -1,0 +1,144 @@
+"""A small, deterministic clinic receptionist: the default answers of the fake OpenAI server.
+
+It speaks for the clinic of `agent/prompts.py` (Bright Smile Dental Clinic). Rules, in order:
+
+1. The last message is a `tool` result: one sentence built from it (booking confirmed, free
+   slots listed, or the error repeated).
+2. `book_appointment` is offered and the caller asks to book ("book", "appointment",
+   "schedule") giving a name ("my name is Maria Lopez", "this is ...", "for ...", capitalised)
+   and a day and time ("Tuesday at 2 pm"): call it with `name`, `day`, `time` ("14:00").
+   With a part missing, ask for it.
+3. `check_availability` is offered and the caller asks what is free/available/open on a day:
+   call it with `day`.
+4. Hours, services, greetings: a fixed sentence. Anything else: a generic offer of help.
+
+Argument names follow the tool's JSON schema where it names a synonym (`patient_name`,
+`date`, `slot`, ...). Tool-call ids are a hash of name and arguments, so replays are equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from voxline.providers.base import ToolCall
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY = re.compile(r"\b(" + "|".join(DAYS) + r"|today|tomorrow)\b", re.IGNORECASE)
+_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?(?!\d)", re.IGNORECASE)
+_NAME = re.compile(
+    r"(?i:\bmy name is|\bthis is|\bname's|\bfor|\bI am|\bI'm)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
+)
+_SYNONYMS = {
+    "name": ("name", "patient_name", "patient", "caller_name", "full_name"),
+    "day": ("day", "date", "weekday"),
+    "time": ("time", "slot", "start_time", "hour"),
+}
+HOURS = "We're open Monday to Friday, 8 AM to 5 PM, and closed on weekends."
+SERVICES = "We offer cleanings, fillings, whitening and emergency visits."
+GREETING = "Hello, thank you for calling Bright Smile Dental. How can I help you today?"
+FALLBACK = "I can book an appointment, check what's free, or tell you our hours. What would you like?"
+ASK_BOOKING = "I can book that for you. What name, and which day and time would you like?"
+
+
+def clinic_brain(messages: list[dict], tools: list[dict] | None) -> list[str | ToolCall]:
+    last = messages[-1] if messages else {"role": "user", "content": ""}
+    if last.get("role") == "tool":
+        return [_after_tool(messages, _text(last))]
+    text = _text(last)
+    lower = text.lower()
+    offered = {t.get("function", {}).get("name"): t.get("function", {}) for t in tools or []}
+    day = _day(text)
+    if "book_appointment" in offered and re.search(r"\bbook|appointment|schedule", lower):
+        name, time = _name(text), _time(text)
+        if name and day and time:
+            args = {"name": name, "day": day, "time": time}
+            return [_call("book_appointment", args, offered["book_appointment"])]
+        return [ASK_BOOKING]
+    if "check_availability" in offered and day and re.search(r"free|availab|open", lower):
+        return [_call("check_availability", {"day": day}, offered["check_availability"])]
+    if re.search(r"\bhours?\b|\bopen\b|\bclose", lower):
+        return [HOURS]
+    if re.search(r"service|offer|\bdo you do\b", lower):
+        return [SERVICES]
+    if re.search(r"\b(hello|hi|hey|good (morning|afternoon))\b", lower):
+        return [GREETING]
+    return [FALLBACK]
+
+
+def _text(message: dict) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, list):  # content parts
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def _day(text: str) -> str | None:
+    match = _DAY.search(text)
+    return match.group(1).capitalize() if match else None
+
+
+def _time(text: str) -> str | None:
+    """"2 pm" -> "14:00", "9:30" -> "09:30"; a bare hour under 8 is afternoon (clinic hours)."""
+    for match in _TIME.finditer(text):
+        hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+        if not half and not match.group(2) and not re.search(r"\bat\s*$", text[: match.start()]):
+            continue  # "2" alone is a time only after "at"
+        if half and half.lower().startswith("p") and hour < 12:
+            hour += 12
+        elif half and hour == 12:
+            hour = 0
+        elif not half and hour < 8:
+            hour += 12
+        if hour < 24 and minute < 60:
+            return f"{hour:02d}:{minute:02d}"
+    return None
+
+
+def _name(text: str) -> str | None:
+    for match in _NAME.finditer(text):
+        if match.group(1).lower() not in DAYS:
+            return match.group(1)
+    return None
+
+
+def _call(name: str, args: dict[str, str], schema: dict[str, Any]) -> ToolCall:
+    properties = (schema.get("parameters") or {}).get("properties") or {}
+    named = {}
+    for key, value in args.items():
+        wire = next((s for s in _SYNONYMS[key] if s in properties), key)
+        named[wire] = value
+    arguments = json.dumps(named)
+    digest = hashlib.sha1(f"{name}{arguments}".encode()).hexdigest()[:16]
+    return ToolCall(f"call_{digest}", name, arguments)
+
+
+def _after_tool(messages: list[dict], content: str) -> str:
+    called = ""
+    for message in reversed(messages[:-1]):
+        calls = message.get("tool_calls") or []
+        if message.get("role") == "assistant" and calls:
+            called = calls[-1].get("function", {}).get("name", "")
+            break
+    try:
+        result: Any = json.loads(content)
+    except ValueError:
+        result = content
+    if isinstance(result, dict) and result.get("error"):
+        return f"Sorry, I couldn't do that: {result['error']}."
+    if isinstance(result, dict):
+        slots = result.get("slots") or result.get("available") or result.get("times")
+        if isinstance(slots, list):
+            day = result.get("day") or result.get("date") or "that day"
+            if not slots:
+                return f"I'm sorry, nothing is free on {day}. Would another day work?"
+            listed = ", ".join(str(s) for s in slots[:-1])
+            listed = f"{listed} or {slots[-1]}" if listed else str(slots[-1])
+            return f"On {day} we have {listed}. Which would you like?"
+        if called == "book_appointment" or {"confirmed", "booked"} & result.keys():
+            who = result.get("name") or result.get("patient_name") or ""
+            when = " at ".join(str(result[k]) for k in ("day", "time") if result.get(k))
+            return f"You're booked{' for ' + when if when else ''}{', ' + who if who else ''}."
+    return f"Here is what I found: {str(result)[:120]}."
