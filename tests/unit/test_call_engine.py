@@ -265,3 +265,25 @@ async def test_a_slow_tool_gets_a_filler_and_its_result_feeds_the_same_turn():
     ]
     roles = [m["role"] for m in call.conversation.messages()]
     assert roles == ["system", "user", "assistant", "tool", "assistant"]
+
+
+async def test_provider_endpointing_replaces_the_local_endpoint():
+    call = make_call([])
+    call.settings = call.settings.model_copy(
+        update={"endpointing": call.settings.endpointing.model_copy(update={"source": "provider"})}
+    )
+    stt = call.providers.stt
+    stt.on_endpoint = None  # the stream offers vendor endpointing
+
+    async def script(line):
+        await line.send(SPEECH, 20)
+        await line.send(QUIET, 30)  # 600 ms: far past the local 200 ms window
+        assert call.records == [] and not call.busy  # the local VAD did not end the turn
+        stt.on_endpoint(Transcript("what are your hours", 0.93))
+        await line.until_quiet()
+
+    await run(call, script)
+    record = call.records[0]
+    assert record.transcript == "what are your hours" and record.stt_confidence == 0.93
+    assert record.outcome == "answered" and stt.requests == 0
+    assert record.latency["turn_latency_ms"] is not None

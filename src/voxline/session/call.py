@@ -78,7 +78,7 @@ class _Turn:
     """One turn from the caller's silence to the end of the agent's answer."""
 
     stamps: TurnStamps
-    transcription: asyncio.Task[Transcript]
+    transcription: asyncio.Future[Transcript]
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -119,6 +119,8 @@ class Call:
         self._stt: STTStream | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._speech_start_ns: int | None = None  # the utterance being listened to
+        self._speech_end_ns: int | None = None  # where the VAD last heard the caller stop
+        self._provider_endpoints = False  # the STT vendor, not the local VAD, ends turns
         self._turn: _Turn | None = None  # the turn being answered (speculative or confirmed)
         self._audio_stamps: TurnStamps | None = None  # the turn whose audio is queued
         # What the caller said in turns cut off before any answer was heard: said again next.
@@ -158,6 +160,9 @@ class Call:
 
     async def run(self) -> list[TurnRecord]:
         self._stt = await self.providers.stt.open_stream(ENGINE_RATE)
+        if self.settings.endpointing.source == "provider" and hasattr(self._stt, "on_endpoint"):
+            self._provider_endpoints = True
+            self._stt.on_endpoint = self._on_provider_endpoint
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -193,8 +198,12 @@ class Call:
             self._speech_start_ns = self._at_ns(event.start_ms, now)
             self._stt.begin_utterance(self._endpointer.position_ms - event.start_ms)
             self._emit("speech_started")
-        elif isinstance(event, SilenceStarted) and self._speech_start_ns is not None:
-            self._start_speculative_turn(self._speech_start_ns, now)
+        elif isinstance(event, SilenceStarted):
+            self._speech_end_ns = self._at_ns(event.speech_end_ms, now)
+            if self._speech_start_ns is not None and not self._provider_endpoints:
+                self._start_speculative_turn(self._speech_start_ns, now)
+        elif self._provider_endpoints:
+            return  # the vendor's endpointing decides; see _on_provider_endpoint
         elif isinstance(event, SpeechResumed):
             self._cancel_turn()  # the caller went on: that transcript and answer are stale
             self.speculative_turns_dropped += 1
@@ -207,6 +216,32 @@ class Call:
             self._turn.confirmed.set()
             self.out.release()
             self._emit("endpoint")
+
+    def _on_provider_endpoint(self, transcript: Transcript) -> None:
+        """The STT vendor declared the end of the turn, with its final transcript."""
+        assert self._tg is not None and self._stt is not None
+        now = self.clock.now_ns()
+        stamps = self.clock.turn()
+        for mark, at in (
+            (Mark.SPEECH_START, self._speech_start_ns),
+            (Mark.SPEECH_END, self._speech_end_ns),
+            (Mark.STT_REQUEST, self._speech_end_ns),
+        ):
+            if at is not None:
+                stamps.stamp(mark, at)
+        stamps.stamp(Mark.ENDPOINT, now)
+        stamps.stamp(Mark.STT_FINAL, now)
+        self._speech_start_ns = None
+        said: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+        said.set_result(transcript)
+        self._cancel_turn()
+        turn = _Turn(stamps, said)
+        turn.confirmed.set()
+        self.out.release()
+        turn.task = self._tg.create_task(self._run_turn(turn))
+        self._turn = turn
+        self._stt.end_utterance()
+        self._emit("endpoint")
 
     def _start_speculative_turn(self, speech_start_ns: int, now: int) -> None:
         assert self._tg is not None
