@@ -41,6 +41,8 @@ def print_turn(record: dict) -> None:
     latency = record["latency"]
     print(f"\nturn {record['index'] + 1} [{record['outcome']}]")
     print(f"  caller: {record['transcript'] or '(nothing recognized)'}")
+    for tool in record.get("tool_calls", []):
+        print(f"  tool:   {tool['name']}({tool['arguments']}) -> {tool['result']}")
     if record["reply"]:
         heard = record["heard"] if record["interrupted"] else record["reply"]
         print(f"  agent:  {heard}{' …(interrupted)' if record['interrupted'] else ''}")
@@ -60,27 +62,19 @@ def print_turn(record: dict) -> None:
 
 
 def cmd_talk(args: argparse.Namespace) -> int:
-    from voxline.providers.registry import Providers
-    from voxline.talk import load_caller_wavs, talk, write_outputs
+    from voxline.talk import load_caller_wavs, write_outputs
 
     try:
         load_caller_wavs(args.wavs)  # fail on a bad file before loading any model
     except WavError as err:
         return _fail(str(err), EXIT_BAD_INPUT)
     settings = _settings(args)
-    print("loading models…", file=sys.stderr)
-    providers = Providers.load(settings)
+    if args.profile == "local":
+        from voxline.providers.registry import check_names
 
-    async def run():
-        from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
-        from voxline.session.call import Call
-
-        await providers.warm(CLINIC_SYSTEM_PROMPT)
-        call = Call(providers, settings, transport="file")
-        call.observe(lambda e: print_turn(e.data["record"]) if e.kind == "turn" else None)
-        return await talk(providers, settings, args.wavs, fast=args.fast, call=call)
-
-    result = asyncio.run(run())
+        check_names(settings)
+    print(f"loading models ({args.profile} profile)…", file=sys.stderr)
+    result = asyncio.run(_talk(args, settings))
     write_outputs(result, args.out, args.report)
     for record in result.records:
         if record.voice_to_voice_ms is not None:
@@ -95,6 +89,32 @@ def cmd_talk(args: argparse.Namespace) -> int:
     if args.report:
         print(f"turn records written to {args.report}")
     return 0
+
+
+async def _talk(args: argparse.Namespace, settings):  # -> TalkResult
+    from contextlib import AsyncExitStack
+
+    from voxline.agent.clinic import AppointmentBook
+    from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
+    from voxline.agent.tools import Toolbox
+    from voxline.providers.registry import Providers
+    from voxline.session.call import Call
+    from voxline.talk import talk
+
+    async with AsyncExitStack() as stack:
+        if args.profile == "cloud-sim":
+            from voxline.testing.cloud_sim import cloud_sim, whisper_transcripts
+
+            sim = await stack.enter_async_context(
+                cloud_sim(settings, transcripts=whisper_transcripts())
+            )
+            settings = sim.settings
+        providers = Providers.load(settings)
+        await providers.warm(CLINIC_SYSTEM_PROMPT)
+        book = AppointmentBook(settings.clinic_db)
+        call = Call(providers, settings, transport="file", toolbox=Toolbox(book.tools()))
+        call.observe(lambda e: print_turn(e.data["record"]) if e.kind == "turn" else None)
+        return await talk(providers, settings, args.wavs, fast=args.fast, call=call)
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -164,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
     talk.add_argument("--out", type=Path, help="write the agent's audio track here (WAV)")
     talk.add_argument("--report", type=Path, help="write the turn records here (JSON)")
     talk.add_argument("--fast", action="store_true", help="skip real-time pacing")
+    talk.add_argument(
+        "--profile",
+        choices=("local", "cloud-sim"),
+        default="local",
+        help="local: the configured providers (embedded by default); cloud-sim: Deepgram, "
+        "OpenAI and ElevenLabs clients against local servers speaking their protocols",
+    )
     providers(talk)
     talk.set_defaults(func=cmd_talk)
 

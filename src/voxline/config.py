@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     records_dir: Path = Path("var/records")
+    clinic_db: Path = Path("var/clinic.sqlite")  # the demo's appointment book
 
     @field_validator("stt", "llm", "tts")
     @classmethod

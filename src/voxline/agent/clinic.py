@@ -43,6 +43,8 @@ def _normal_time(text: str) -> str:
 
 class AppointmentBook:
     def __init__(self, path: str | Path = ":memory:") -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection, used from the tool thread pool: serialize access ourselves.
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._lock = threading.Lock()

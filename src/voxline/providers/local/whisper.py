@@ -56,9 +56,10 @@ class WhisperSTT:
 
     def _transcribe(self, samples: np.ndarray) -> Transcript:
         with LOCAL_COMPUTE.speech_job():
-            return self._decode(samples)
+            return self.decode(samples)
 
-    def _decode(self, samples: np.ndarray) -> Transcript:
+    def decode(self, samples: np.ndarray) -> Transcript:
+        """Blocking transcription of one utterance (float32 samples at 16 kHz)."""
         segments, _info = self._model.transcribe(
             samples,
             language="en",

@@ -1,0 +1,79 @@
+"""The `cloud-sim` profile: the cloud pipeline against the local protocol servers.
+
+Deepgram, OpenAI-compatible and ElevenLabs clients, the real ones, talk to servers on loopback
+that speak those vendors' wire protocols with the field's latency budget injected. Every delay
+a server injects is recorded, so voxline's own share of a turn can be computed exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from voxline.config import Settings
+from voxline.testing.deepgram_server import DeepgramServer
+from voxline.testing.elevenlabs_server import ElevenLabsServer
+from voxline.testing.openai_server import OpenAIServer
+from voxline.testing.profile import LatencyProfile
+
+KEY = "test-key"
+
+
+@dataclass
+class CloudSim:
+    deepgram: DeepgramServer
+    openai: OpenAIServer
+    elevenlabs: ElevenLabsServer
+    settings: Settings  # the caller's settings, pointed at the servers above
+
+
+@asynccontextmanager
+async def cloud_sim(
+    settings: Settings,
+    *,
+    transcripts: Sequence[str] | Callable[[bytes, int], str] | None = None,
+    seed: int = 1,
+) -> AsyncIterator[CloudSim]:
+    """Start the three servers and yield settings that use them (keys are the servers' own)."""
+    async with AsyncExitStack() as stack:
+        deepgram = await stack.enter_async_context(
+            DeepgramServer(api_key=KEY, transcripts=transcripts, profile=LatencyProfile(seed=seed))
+        )
+        openai = await stack.enter_async_context(
+            OpenAIServer(api_key=KEY, profile=LatencyProfile(seed=seed + 1))
+        )
+        elevenlabs = await stack.enter_async_context(
+            ElevenLabsServer(api_key=KEY, profile=LatencyProfile(seed=seed + 2))
+        )
+        sim_settings = settings.model_copy(
+            update={
+                "stt": "deepgram/nova-3",
+                "llm": "openai/gpt-4o-mini",
+                "tts": "elevenlabs/eleven_flash_v2_5",
+                "deepgram_api_key": SecretStr(KEY),
+                "deepgram_url": deepgram.url,
+                "openai_api_key": SecretStr(KEY),
+                "openai_base_url": openai.base_url,
+                "elevenlabs_api_key": SecretStr(KEY),
+                "elevenlabs_url": elevenlabs.base_url,
+            }
+        )
+        yield CloudSim(deepgram, openai, elevenlabs, sim_settings)
+
+
+def whisper_transcripts() -> Callable[[bytes, int], str]:
+    """A transcript source for arbitrary caller audio: the local whisper, run by the server."""
+    import numpy as np
+
+    from voxline.providers.local.whisper import WhisperSTT
+
+    whisper = WhisperSTT()
+
+    def transcribe(pcm: bytes, rate: int) -> str:
+        samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+        return whisper.decode(samples).text
+
+    return transcribe
