@@ -55,13 +55,8 @@ def chat_request(
     stream: bool = True,
 ) -> dict[str, Any]:
     """The JSON body of `POST /chat/completions`."""
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": list(messages),
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "stream": stream,
-    }
+    body: dict[str, Any] = {"model": model, "messages": list(messages), "max_tokens": max_tokens,
+                            "temperature": temperature, "stream": stream}
     if stream:
         body["stream_options"] = {"include_usage": True}
     if tools:
@@ -96,7 +91,7 @@ class SSEDecoder:
         out: list[str] = []
         if self._buffer:
             self._line(self._buffer.rstrip(b"\r"), out)
-            self._buffer = b""
+        self._buffer = b""
         self._line(b"", out)
         return out
 
@@ -112,15 +107,10 @@ class SSEDecoder:
             if self._data is not None:
                 out.append("\n".join(self._data))
             self._data = None
-            return
-        if line.startswith(":"):
-            return  # a comment (keep-alive)
-        name, _, value = line.partition(":")
-        if name == "data":
-            if self._data is None:
-                self._data = []
-            self._data.append(value.removeprefix(" "))
-        # `event`, `id`, `retry` and unknown fields carry nothing for chat completions.
+        elif not line.startswith(":"):  # ":" starts a comment (keep-alive)
+            name, _, value = line.partition(":")
+            if name == "data":  # `event`, `id`, `retry` carry nothing for chat completions
+                self._data = (self._data or []) + [value.removeprefix(" ")]
 
 
 @dataclass
@@ -167,7 +157,9 @@ class ChunkAssembler:
             raise stream_error(chunk)
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
-        choices = chunk.get("choices") or []
+        choices = chunk.get("choices")
+        if choices is None:
+            choices = []  # a usage-only chunk (vLLM sends null)
         if not isinstance(choices, list):
             raise ProtocolViolation("chunk `choices` is not a list")
         out: list[str | ToolCall] = []
@@ -254,11 +246,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     try:
         return max(0.0, float(value))
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
@@ -316,14 +307,12 @@ def _typed(status: int, message: str, retry_after_s: float | None, where: str) -
 
 
 def _chunk(delta: dict[str, Any], finish_reason: str | None, meta: dict[str, Any]) -> dict:
-    return {
-        "id": meta.get("completion_id", "chatcmpl-voxline"),
-        "object": "chat.completion.chunk",
-        "created": meta.get("created", 0),
-        "model": meta.get("model", "voxline-clinic"),
-        "system_fingerprint": None,
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-    }
+    """`meta`: completion_id, model, created (the same on every chunk of one answer)."""
+    return {"id": meta.get("completion_id", "chatcmpl-voxline"), "object": "chat.completion.chunk",
+            "created": meta.get("created", 0), "model": meta.get("model", "voxline-clinic"),
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish_reason}]}
 
 
 def role_chunk(**meta: Any) -> dict:
@@ -335,9 +324,7 @@ def content_chunk(text: str, **meta: Any) -> dict:
     return _chunk({"content": text}, None, meta)
 
 
-def tool_call_chunks(
-    index: int, call: ToolCall, pieces: int = 3, **meta: Any
-) -> list[dict]:
+def tool_call_chunks(index: int, call: ToolCall, pieces: int = 3, **meta: Any) -> list[dict]:
     """One call as the wire carries it: id and name first, then the arguments in `pieces`."""
     first = {"index": index, "id": call.id, "type": "function",
              "function": {"name": call.name, "arguments": ""}}

@@ -2,14 +2,15 @@
 
 It speaks for the clinic of `agent/prompts.py` (Bright Smile Dental Clinic). Rules, in order:
 
-1. The last message is a `tool` result: one sentence built from it (booking confirmed, free
-   slots listed, or the error repeated).
-2. `book_appointment` is offered and the caller asks to book ("book", "appointment",
-   "schedule") giving a name ("my name is Maria Lopez", "this is ...", "for ...", capitalised)
-   and a day and time ("Tuesday at 2 pm"): call it with `name`, `day`, `time` ("14:00").
-   With a part missing, ask for it.
-3. `check_availability` is offered and the caller asks what is free/available/open on a day:
-   call it with `day`.
+1. The last message is a `tool` result (JSON, as `agent/clinic.py` returns): one sentence built
+   from it: the booking confirmed, the free times listed (`free`/`slots`), the refusal or
+   error repeated.
+2. `book_appointment` is offered and the caller gives a name ("my name is Maria Lopez",
+   "this is ...", "for ...", capitalised) and a day and time ("Tuesday at 2 pm"): call it with
+   `name`, `day`, `time` ("14:00"). Asked to book ("book", "appointment", "schedule") with a
+   part missing: ask for it.
+3. `check_availability` is offered and the caller asks what is free/available on a day
+   ("anything", "slots", "openings"): call it with `day`.
 4. Hours, services, greetings: a fixed sentence. Anything else: a generic offer of help.
 
 Argument names follow the tool's JSON schema where it names a synonym (`patient_name`,
@@ -28,9 +29,12 @@ from voxline.providers.base import ToolCall
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY = re.compile(r"\b(" + "|".join(DAYS) + r"|today|tomorrow)\b", re.IGNORECASE)
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?(?!\d)", re.IGNORECASE)
-_NAME = re.compile(
-    r"(?i:\bmy name is|\bthis is|\bname's|\bfor|\bI am|\bI'm)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
+_NAME = re.compile(  # the lead-in in any case, the name capitalised
+    r"(?i:\bmy name is|\bthis is|\bname's|\bfor|\bI am|\bI'm)\s+"
+    r"([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
 )
+_FREE = r"free|availab|anything|\bslots?\b|openings?"
+_SLOTS = ("free", "slots", "available", "times")  # where a result lists free times
 _SYNONYMS = {
     "name": ("name", "patient_name", "patient", "caller_name", "full_name"),
     "day": ("day", "date", "weekday"),
@@ -39,7 +43,9 @@ _SYNONYMS = {
 HOURS = "We're open Monday to Friday, 8 AM to 5 PM, and closed on weekends."
 SERVICES = "We offer cleanings, fillings, whitening and emergency visits."
 GREETING = "Hello, thank you for calling Bright Smile Dental. How can I help you today?"
-FALLBACK = "I can book an appointment, check what's free, or tell you our hours. What would you like?"
+FALLBACK = (
+    "I can book an appointment, check what's free, or tell you our hours. What would you like?"
+)
 ASK_BOOKING = "I can book that for you. What name, and which day and time would you like?"
 
 
@@ -51,13 +57,13 @@ def clinic_brain(messages: list[dict], tools: list[dict] | None) -> list[str | T
     lower = text.lower()
     offered = {t.get("function", {}).get("name"): t.get("function", {}) for t in tools or []}
     day = _day(text)
+    name, time = _name(text), _time(text)
+    if "book_appointment" in offered and name and day and time:
+        args = {"name": name, "day": day, "time": time}
+        return [_call("book_appointment", args, offered["book_appointment"])]
     if "book_appointment" in offered and re.search(r"\bbook|appointment|schedule", lower):
-        name, time = _name(text), _time(text)
-        if name and day and time:
-            args = {"name": name, "day": day, "time": time}
-            return [_call("book_appointment", args, offered["book_appointment"])]
         return [ASK_BOOKING]
-    if "check_availability" in offered and day and re.search(r"free|availab|open", lower):
+    if "check_availability" in offered and day and re.search(_FREE, lower):
         return [_call("check_availability", {"day": day}, offered["check_availability"])]
     if re.search(r"\bhours?\b|\bopen\b|\bclose", lower):
         return [HOURS]
@@ -116,29 +122,48 @@ def _call(name: str, args: dict[str, str], schema: dict[str, Any]) -> ToolCall:
 
 
 def _after_tool(messages: list[dict], content: str) -> str:
-    called = ""
+    called, args = "", {}  # the call this result answers
     for message in reversed(messages[:-1]):
         calls = message.get("tool_calls") or []
         if message.get("role") == "assistant" and calls:
-            called = calls[-1].get("function", {}).get("name", "")
+            function = calls[-1].get("function", {})
+            called = function.get("name", "")
+            args = _loads(function.get("arguments") or "")
+            args = args if isinstance(args, dict) else {}
             break
-    try:
-        result: Any = json.loads(content)
-    except ValueError:
-        result = content
-    if isinstance(result, dict) and result.get("error"):
+    result = _loads(content)
+    if not isinstance(result, dict):
+        return f"Here is what I found: {str(result)[:120]}."
+    if result.get("error"):
         return f"Sorry, I couldn't do that: {result['error']}."
-    if isinstance(result, dict):
-        slots = result.get("slots") or result.get("available") or result.get("times")
-        if isinstance(slots, list):
-            day = result.get("day") or result.get("date") or "that day"
-            if not slots:
-                return f"I'm sorry, nothing is free on {day}. Would another day work?"
-            listed = ", ".join(str(s) for s in slots[:-1])
-            listed = f"{listed} or {slots[-1]}" if listed else str(slots[-1])
-            return f"On {day} we have {listed}. Which would you like?"
-        if called == "book_appointment" or {"confirmed", "booked"} & result.keys():
-            who = result.get("name") or result.get("patient_name") or ""
-            when = " at ".join(str(result[k]) for k in ("day", "time") if result.get(k))
-            return f"You're booked{' for ' + when if when else ''}{', ' + who if who else ''}."
-    return f"Here is what I found: {str(result)[:120]}."
+    info = {**args, **result}
+    who, day, time = (next((str(info[k]) for k in _SYNONYMS[what] if info.get(k)), "")
+                      for what in ("name", "day", "time"))
+    day = day.capitalize()
+    slots = next((result[k] for k in _SLOTS if isinstance(result.get(k), list)), None)
+    if result.get("booked") is False or result.get("confirmed") is False:
+        sorry = f"Sorry, {result.get('reason') or 'I could not book that'}."
+        return f"{sorry} {_offer(day, slots)}" if slots else sorry
+    if slots is not None:
+        if not slots:
+            note = result.get("note") or f"nothing is free on {day or 'that day'}"
+            return f"I'm sorry, {note}. Would another day work?"
+        return _offer(day, slots)
+    if called == "book_appointment" or {"confirmed", "booked"} & result.keys():
+        when = " at ".join(part for part in (day, time) if part)
+        return f"You're booked{' for ' + when if when else ''}{', ' + who if who else ''}."
+    return f"Here is what I found: {json.dumps(result)[:120]}."
+
+
+def _offer(day: str, slots: list) -> str:
+    day = day or "that day"
+    listed = ", ".join(str(s) for s in slots[:-1])
+    listed = f"{listed} or {slots[-1]}" if listed else str(slots[-1])
+    return f"On {day} we have {listed}. Which would you like?"
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
