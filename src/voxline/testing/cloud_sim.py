@@ -35,18 +35,18 @@ async def cloud_sim(
     settings: Settings,
     *,
     transcripts: Sequence[str] | Callable[[bytes, int], str] | None = None,
-    seed: int = 1,
+    profile: Callable[[int], LatencyProfile] = lambda seed: LatencyProfile(seed=seed),
 ) -> AsyncIterator[CloudSim]:
-    """Start the three servers and yield settings that use them (keys are the servers' own)."""
+    """Start the three servers and yield settings that use them (keys are the servers' own).
+
+    `profile(seed)` makes each server's latency profile (seeds 1, 2, 3)."""
     async with AsyncExitStack() as stack:
         deepgram = await stack.enter_async_context(
-            DeepgramServer(api_key=KEY, transcripts=transcripts, profile=LatencyProfile(seed=seed))
+            DeepgramServer(api_key=KEY, transcripts=transcripts, profile=profile(1))
         )
-        openai = await stack.enter_async_context(
-            OpenAIServer(api_key=KEY, profile=LatencyProfile(seed=seed + 1))
-        )
+        openai = await stack.enter_async_context(OpenAIServer(api_key=KEY, profile=profile(2)))
         elevenlabs = await stack.enter_async_context(
-            ElevenLabsServer(api_key=KEY, profile=LatencyProfile(seed=seed + 2))
+            ElevenLabsServer(api_key=KEY, profile=profile(3))
         )
         sim_settings = settings.model_copy(
             update={

@@ -163,6 +163,7 @@ class ElevenLabsServer:
         self.texts_received = 0
         self.sessions: list[Session] = []
         self._pending: dict[int, Session] = {}
+        self._live: set[ServerConnection] = set()
         self._server: Server | None = None
         self.base_url = ""
 
@@ -182,6 +183,10 @@ class ElevenLabsServer:
     @property
     def open_sessions(self) -> int:
         return sum(1 for s in self.sessions if not s.closed.is_set())
+
+    async def disconnect_all(self, code: int = 1001, reason: str = "going away") -> None:
+        """Close every open connection, as a restart or an idle timeout would."""
+        await asyncio.gather(*(conn.close(code, reason) for conn in list(self._live)))
 
     async def _handshake(self, conn: ServerConnection, request: Request) -> Response | None:
         index = self.connections
@@ -212,11 +217,13 @@ class ElevenLabsServer:
     async def _handle(self, conn: ServerConnection) -> None:
         session = self._pending.pop(id(conn))
         self.sessions.append(session)
+        self._live.add(conn)
         try:
             await self._serve(conn, session)
         except ConnectionClosed:
             pass
         finally:
+            self._live.discard(conn)
             session.closed.set()
 
     async def _serve(self, conn: ServerConnection, session: Session) -> None:
