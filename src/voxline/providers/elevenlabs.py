@@ -349,6 +349,8 @@ class ElevenLabsTTS:
                 deadline = time.monotonic() + self.timeout_s if more else None
         finally:
             sender.cancel()
+            # Wait for it to let go of `clauses`: the caller closes that generator next.
+            await asyncio.wait({sender})
             gen.close_soon(self._tasks)
 
     async def aclose(self) -> None:

@@ -321,9 +321,11 @@ class StreamingSocket:
                 self._idle.clear()
                 self._wakeup.set()
 
-    def _give_up(self, err: BaseException) -> None:
+    def _give_up(self, err: BaseException, expected: bool = False) -> None:
         self.error = err
-        log.warning("%s: connection lost for good: %s", self.name, err)
+        # A one-shot socket (reconnect=False) closed cleanly by the server is its normal end.
+        log.log(logging.DEBUG if expected else logging.WARNING,
+                "%s: connection lost for good: %s", self.name, err)
         if self._on_give_up is not None:
             try:
                 self._on_give_up(err)
@@ -337,8 +339,10 @@ class StreamingSocket:
                 if self._closing:
                     return
                 if not self._reconnect:
-                    lost = ProviderConnectError(f"{self.name}: the server closed the connection")
-                    self._give_up(lost)
+                    lost = ProviderConnectError(
+                        f"{self.name}: the server closed the connection ({ws.close_code})"
+                    )
+                    self._give_up(lost, expected=ws.close_code in (1000, 1001))
                     return
                 log.warning("%s: connection lost; reconnecting", self.name)
                 try:
