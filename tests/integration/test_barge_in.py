@@ -65,7 +65,8 @@ async def test_barge_in_stops_audio_within_a_frame_and_truncates_context(
     assert record.interrupted and record.reply
     heard_words, reply_words = _words(record.heard), _words(record.reply)
     assert 0 < len(heard_words) < len(reply_words)
-    assert reply_words[:3] == heard_words[:3]
+    n = min(3, len(heard_words))  # what was heard is how the reply began
+    assert reply_words[:n] == heard_words[:n]
     assistant = [m for m in call.conversation.messages() if m["role"] == "assistant"]
     assert assistant[0]["content"].endswith(INTERRUPTED_MARKER.strip())
     assert assistant[0]["content"].removesuffix(INTERRUPTED_MARKER) == record.heard
