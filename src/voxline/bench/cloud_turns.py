@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
-from voxline.bench.turns import peak_rss_mib, summarize
+from voxline.bench.turns import peak_rss_mib, print_figures, summarize, write_results
 from voxline.config import Settings
 from voxline.demo import CALLER_LINES, synthesize_lines
 from voxline.providers.registry import Providers
@@ -92,12 +91,9 @@ def main() -> None:
     parser.add_argument("--wavs", type=Path, default=Path("var/demo"))
     args = parser.parse_args()
     results = asyncio.run(run(args.wavs))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results(args.out, results)
     print(f"{results['answered_without_tools']}/{results['turns']} turns measured")
-    for name, figure in results["latency_ms"].items():
-        if figure["n"]:
-            print(f"  {name:<20} p50 {figure['p50']:>7}  p95 {figure['p95']:>7}  (n={figure['n']})")
+    print_figures(results["latency_ms"])
 
 
 if __name__ == "__main__":

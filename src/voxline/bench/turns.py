@@ -45,6 +45,17 @@ def summarize(values: list[float]) -> dict[str, float | int]:
     }
 
 
+def write_results(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def print_figures(figures: dict[str, dict]) -> None:
+    for name, figure in figures.items():
+        if figure["n"]:
+            print(f"  {name:<22} p50 {figure['p50']:>7}  p95 {figure['p95']:>7}  (n={figure['n']})")
+
+
 def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -94,12 +105,9 @@ def main() -> None:
     parser.add_argument("--wavs", type=Path, default=Path("var/demo"))
     args = parser.parse_args()
     results = asyncio.run(run(args.calls, args.wavs))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results(args.out, results)
     print(f"{results['answered']}/{results['turns']} turns answered; peak RSS {results['peak_rss_mib']} MiB")
-    for name, figure in results["latency_ms"].items():
-        if figure["n"]:
-            print(f"  {name:<22} p50 {figure['p50']:>7}  p95 {figure['p95']:>7}  (n={figure['n']})")
+    print_figures(results["latency_ms"])
 
 
 if __name__ == "__main__":
