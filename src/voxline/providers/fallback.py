@@ -47,6 +47,20 @@ class _Chain:
         self._current = 0
         self._since = 0.0
 
+    async def warm_members(self, *args: Any) -> None:
+        """Warm every member. One that fails is switched away from (if it is the current
+        one); only a chain whose every member fails to warm raises."""
+        errors: list[ProviderError] = []
+        for index, member in enumerate(self.members):
+            try:
+                await member.warm(*args)
+            except ProviderError as err:
+                errors.append(err)
+                if index == self._current:
+                    self.failed(index, err)
+        if len(errors) == len(self.members):
+            raise errors[-1]
+
     def order(self) -> list[int]:
         if self._current and time.monotonic() - self._since > self.cooldown_s:
             self._current = 0  # time to give the first provider another chance
@@ -69,8 +83,7 @@ class FallbackLLM(_Chain):
         return self.members[0].count_tokens(text)
 
     async def warm(self, system_prompt: str) -> None:
-        for member in self.members:
-            await member.warm(system_prompt)
+        await self.warm_members(system_prompt)
 
     async def stream(
         self, messages: Sequence[Message], max_tokens: int, tools: Any = None
@@ -99,8 +112,7 @@ class FallbackTTS(_Chain):
         self.rate = members[0].rate
 
     async def warm(self) -> None:
-        for member in self.members:
-            await member.warm()
+        await self.warm_members()
 
     async def stream(self, clauses: AsyncIterator[str]) -> AsyncIterator[SpeechChunk]:
         seen: list[str] = []  # every clause taken from the text stream, in order
