@@ -33,13 +33,13 @@ async def test_barge_in_stops_audio_within_a_frame_and_truncates_context(
 ):
     await providers.warm(LONG_ANSWERS)
     call = Call(providers, settings, transport="file", system_prompt=LONG_ANSWERS)
-    # The second utterance starts 600 ms into the agent's answer to the first.
+    # The second utterance starts 1.5 s into the agent's answer to the first.
     result = await talk(
         providers,
         settings,
         [caller_wavs["hours"], caller_wavs["wednesday"]],
         call=call,
-        barge_in_after_ms={1: 600},
+        barge_in_after_ms={1: 1500},
     )
 
     interrupted = [r for r in result.records if r.outcome == "interrupted"]
@@ -56,7 +56,7 @@ async def test_barge_in_stops_audio_within_a_frame_and_truncates_context(
     frame_bytes = 640
     track = result.agent_audio
     frames = [track[i : i + frame_bytes] for i in range(0, len(track), frame_bytes)]
-    before = frames[barge_tick - 10 : barge_tick - 1]
+    before = frames[barge_tick - 50 : barge_tick]  # the second before (clauses have pauses)
     after = frames[barge_tick + 1 : barge_tick + 26]  # 500 ms: the caller is still talking
     assert sum(_loud(f) for f in before) >= 5, "the agent was not speaking before the barge-in"
     assert not any(_loud(f) for f in after), "agent audio continued after the barge-in"
