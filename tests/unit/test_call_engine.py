@@ -125,6 +125,12 @@ class Line:
             self.agent.append(self.call.next_frame())
             await asyncio.sleep(0.002)
 
+    async def utterance_and_answer(self) -> None:
+        """400 ms of speech, the 200 ms window plus a frame, then wait out the answer."""
+        await self.send(SPEECH, 20)
+        await self.send(QUIET, 11)
+        await self.until_quiet()
+
     async def until_quiet(self, limit: int = 2000) -> None:
         """Send silence until one more turn has been recorded and the agent is quiet."""
         records = len(self.call.records)
@@ -226,12 +232,8 @@ async def test_a_provider_fault_apologises_and_the_call_goes_on():
     call.observe(lambda e: spoken.append(e.data["text"]) if e.kind == "agent_clause" else None)
 
     async def script(line):
-        await line.send(SPEECH, 20)
-        await line.send(QUIET, 11)
-        await line.until_quiet()
-        await line.send(SPEECH, 20)
-        await line.send(QUIET, 11)
-        await line.until_quiet()
+        await line.utterance_and_answer()
+        await line.utterance_and_answer()
 
     await run(call, script)
     assert [r.outcome for r in call.records] == ["error", "error"]
@@ -251,9 +253,7 @@ async def test_a_slow_tool_gets_a_filler_and_its_result_feeds_the_same_turn():
     call.observe(lambda e: spoken.append(e.data["text"]) if e.kind == "agent_clause" else None)
 
     async def script(line):
-        await line.send(SPEECH, 20)
-        await line.send(QUIET, 11)
-        await line.until_quiet()
+        await line.utterance_and_answer()
 
     await run(call, script)
     record = call.records[0]

@@ -34,8 +34,8 @@ from voxline.agent.heard import heard_text
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.speech_text import speakable
 from voxline.audio.frames import ENGINE_RATE
-from voxline.config import Settings
 from voxline.agent.tools import Toolbox
+from voxline.config import Settings
 from voxline.providers.base import Message, STTStream, ToolCall, Transcript
 from voxline.providers.registry import Providers
 from voxline.session.clock import CallClock, Mark, TurnStamps
@@ -232,10 +232,8 @@ class Call:
         stamps.stamp(Mark.ENDPOINT, now)
         stamps.stamp(Mark.STT_FINAL, now)
         self._speech_start_ns = None
-        said: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-        said.set_result(transcript)
         self._cancel_turn()
-        turn = _Turn(stamps, said)
+        turn = _Turn(stamps, _known(transcript))
         turn.confirmed.set()
         self.out.release()
         turn.task = self._tg.create_task(self._run_turn(turn))
@@ -347,9 +345,7 @@ class Call:
             elif turn.confirmed.is_set():
                 # Cut off before a word was heard: the caller's words are said again with
                 # whatever they say next.
-                said: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-                said.set_result(Transcript(record.transcript))
-                self._unanswered = [said]
+                self._unanswered = [_known(Transcript(record.transcript))]
             raise
         turn.stamps.stamp(Mark.LAST_AUDIO_OUT)
         record.reply = record.heard = "".join(reply).strip()
@@ -440,6 +436,13 @@ class Call:
         event = CallEvent(kind, data)
         for observer in self._observers:
             observer(event)
+
+
+def _known(transcript: Transcript) -> asyncio.Future[Transcript]:
+    """A transcript already in hand, in the shape of one still being computed."""
+    done: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
+    done.set_result(transcript)
+    return done
 
 
 def _calling_message(content: str, calls: list[ToolCall]) -> Message:
