@@ -22,6 +22,34 @@ from voxline.testing.profile import LatencyProfile
 KEY = "test-key"
 
 
+def field_profile(seed: int) -> LatencyProfile:
+    """The field's latency budget (the LatencyProfile defaults), seeded."""
+    return LatencyProfile(seed=seed)
+
+
+@dataclass(frozen=True)
+class SimURLs:
+    deepgram: str
+    openai: str
+    elevenlabs: str
+
+    def settings(self, settings: Settings) -> Settings:
+        """`settings` with the cloud providers pointed at these servers (keys are theirs)."""
+        return settings.model_copy(
+            update={
+                "stt": "deepgram/nova-3",
+                "llm": "openai/gpt-4o-mini",
+                "tts": "elevenlabs/eleven_flash_v2_5",
+                "deepgram_api_key": SecretStr(KEY),
+                "deepgram_url": self.deepgram,
+                "openai_api_key": SecretStr(KEY),
+                "openai_base_url": self.openai,
+                "elevenlabs_api_key": SecretStr(KEY),
+                "elevenlabs_url": self.elevenlabs,
+            }
+        )
+
+
 @dataclass
 class CloudSim:
     deepgram: DeepgramServer
@@ -35,11 +63,12 @@ async def cloud_sim(
     settings: Settings,
     *,
     transcripts: Sequence[str] | Callable[[bytes, int], str] | None = None,
-    profile: Callable[[int], LatencyProfile] = lambda seed: LatencyProfile(seed=seed),
+    profile: Callable[[int], LatencyProfile] = field_profile,
 ) -> AsyncIterator[CloudSim]:
-    """Start the three servers and yield settings that use them (keys are the servers' own).
+    """Start the three servers in this process and yield settings that use them.
 
-    `profile(seed)` makes each server's latency profile (seeds 1, 2, 3)."""
+    `profile(seed)` makes each server's latency profile (seeds 1, 2, 3). The servers are
+    reachable as attributes, so a test can inject faults and read what they received."""
     async with AsyncExitStack() as stack:
         deepgram = await stack.enter_async_context(
             DeepgramServer(api_key=KEY, transcripts=transcripts, profile=profile(1))
@@ -48,20 +77,8 @@ async def cloud_sim(
         elevenlabs = await stack.enter_async_context(
             ElevenLabsServer(api_key=KEY, profile=profile(3))
         )
-        sim_settings = settings.model_copy(
-            update={
-                "stt": "deepgram/nova-3",
-                "llm": "openai/gpt-4o-mini",
-                "tts": "elevenlabs/eleven_flash_v2_5",
-                "deepgram_api_key": SecretStr(KEY),
-                "deepgram_url": deepgram.url,
-                "openai_api_key": SecretStr(KEY),
-                "openai_base_url": openai.base_url,
-                "elevenlabs_api_key": SecretStr(KEY),
-                "elevenlabs_url": elevenlabs.base_url,
-            }
-        )
-        yield CloudSim(deepgram, openai, elevenlabs, sim_settings)
+        urls = SimURLs(deepgram.url, openai.base_url, elevenlabs.base_url)
+        yield CloudSim(deepgram, openai, elevenlabs, urls.settings(settings))
 
 
 def whisper_transcripts() -> Callable[[bytes, int], str]:

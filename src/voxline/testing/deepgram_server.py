@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,8 +34,14 @@ from voxline.audio.resample import StreamResampler
 from voxline.errors import ConfigError, ProtocolViolation
 from voxline.protocols import deepgram as dg
 from voxline.testing.profile import Fault, FaultPlan, LatencyProfile
-from voxline.vad import Endpoint, Endpointer, EndpointingConfig, SilenceStarted, SpeechStarted
-from voxline.vad import make_detector
+from voxline.vad import (
+    Endpoint,
+    Endpointer,
+    EndpointingConfig,
+    SilenceStarted,
+    SpeechStarted,
+    make_detector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +181,8 @@ class _Session:
         self.utterance_end_from: float | None = None  # last word end awaiting UtteranceEnd
         self.finals = 0
         self.interim_pending = False
-        self.outbox: asyncio.Queue[tuple[float, _Thunk] | None] = asyncio.Queue()
+        # (due, result, when the final's request arrived: None for interim results and events)
+        self.outbox: asyncio.Queue[tuple[float, _Thunk, int | None] | None] = asyncio.Queue()
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_loop())
@@ -315,7 +323,7 @@ class _Session:
                     said, start, duration, utt.start, now, False, False, False, 0.5
                 )
 
-            self.outbox.put_nowait((0.0, text))
+            self.outbox.put_nowait((0.0, text, None))
             return
         words = (utt.scripted or "").split()
         shown = min(len(words) - 1, max(1, int((now - utt.start) * WORDS_PER_S)))
@@ -326,6 +334,7 @@ class _Session:
             )
 
     def _finalize(self, *, speech_final: bool, from_finalize: bool) -> None:
+        received_ns = time.monotonic_ns()
         utt, self.utt = self.utt, None
         # A final covers all audio received, also what the resampler still holds back.
         now = max(self.frames * 0.02, self.received / self.params.sample_rate)
@@ -340,7 +349,7 @@ class _Session:
             message = self._results(
                 "", start, duration, now, now, True, speech_final, from_finalize, 0.0
             )
-            self.outbox.put_nowait((due, _constant(message)))
+            self.outbox.put_nowait((due, _constant(message), received_ns))
             return
         self.utterance_end_from = utt.last_voiced
         words_from, words_to = utt.start, utt.last_voiced
@@ -357,7 +366,7 @@ class _Session:
                 confidence,
             )
 
-        self.outbox.put_nowait((due, text))
+        self.outbox.put_nowait((due, text, received_ns))
 
     def _results(
         self, said: str, start: float, duration: float, words_from: float, words_to: float,
@@ -371,22 +380,24 @@ class _Session:
         )
 
     def _emit(self, due: float, text: str) -> None:
-        self.outbox.put_nowait((due, _constant(text)))
+        self.outbox.put_nowait((due, _constant(text), None))
 
     async def _send_loop(self) -> None:
         """Send results in order; a delayed final holds back what comes after it."""
         try:
             while (item := await self.outbox.get()) is not None:
-                due, make = item
+                due, make, received_ns = item
                 text = await make()
                 wait = due - self.loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                if received_ns is not None:
+                    self.server.profile.hold("stt_final", received_ns)
                 if text is not None:
                     await self.ws.send(text)
         except ConnectionClosed:
             pass  # the client went away; nothing left to tell it
-        except Exception:  # noqa: BLE001 - e.g. the transcripts callable failed
+        except Exception:
             log.exception("DeepgramServer: producing a result failed; closing with 1011")
             await self.ws.close(1011, "internal error")
 

@@ -79,7 +79,7 @@ _piper_lock = threading.Lock()
 
 
 @functools.cache
-def _piper():  # noqa: ANN202 - loaded once per process, only when the default voice is used
+def _piper():
     from voxline.providers.local.piper import PiperTTS
 
     return PiperTTS()
@@ -313,6 +313,7 @@ class ElevenLabsServer:
                         await conn.send("{not json")
                         await conn.close(1011, "malformed")
                         return
+                    self.profile.hold("tts_first_chunk", round(session.first_text_at * 1e9))
                 await conn.send(el.audio_message(audio, alignment))
                 session.audio_chunks += 1
                 if fault is Fault.DROP_MID_STREAM:

@@ -71,7 +71,7 @@ class OpenAIServer:
             Route("/v1/models", self._models, methods=["GET"]),
         ])
 
-    async def __aenter__(self) -> "OpenAIServer":
+    async def __aenter__(self) -> OpenAIServer:
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
         # and with proto 0 Nagle + delayed ACK add ~40 ms to every answer.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -124,6 +124,7 @@ class OpenAIServer:
         return JSONResponse({"object": "list", "data": [model]})
 
     async def chat(self, request: Request) -> tuple[Response, dict[str, bool]]:
+        received_ns = time.monotonic_ns()
         self._seen(request)
         index, self._chats = self._chats, self._chats + 1
         state = {"completed": False, "streaming": False}
@@ -158,7 +159,7 @@ class OpenAIServer:
         events = self._events(index, items, prompt_tokens if usage else None, fault)
         state["streaming"] = True
         return StreamingResponse(
-            self._pace(events, fault, state), media_type="text/event-stream",
+            self._pace(events, fault, state, received_ns), media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         ), state
 
@@ -184,7 +185,7 @@ class OpenAIServer:
         return events
 
     async def _pace(
-        self, events: list[bytes], fault: Fault, state: dict[str, bool]
+        self, events: list[bytes], fault: Fault, state: dict[str, bool], received_ns: int
     ) -> AsyncIterator[bytes]:
         if fault == Fault.SLOW_FIRST:
             await asyncio.sleep(self.faults.slow_first_s)
@@ -193,6 +194,8 @@ class OpenAIServer:
         for n, event in enumerate(events):
             if n >= 2:  # the role chunk and the first token leave together
                 await asyncio.sleep(self.profile.draw("llm_token_interval_ms"))
+            elif n == 0:
+                self.profile.hold("llm_first_token", received_ns)
             yield event
         state["completed"] = True
         if fault == Fault.DROP_MID_STREAM:

@@ -9,6 +9,7 @@ time the server injected from what voxline measured.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,6 +32,9 @@ class LatencyProfile:
     tts_first_chunk_ms: tuple[float, float] = (60.0, 100.0)
     seed: int = 1
     injected: list[tuple[str, float]] = field(default_factory=list)  # (what, ms), in order
+    # (what, request received, first answer sent) on the system-wide monotonic clock, so a
+    # client in another process can subtract the whole time a server held each request.
+    holds: list[tuple[str, int, int]] = field(default_factory=list)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -43,8 +47,12 @@ class LatencyProfile:
         self.injected.append((what, ms))
         return ms / 1000
 
+    def hold(self, what: str, received_ns: int) -> None:
+        """Record, just before the first answer bytes go out, since when `what` was held."""
+        self.holds.append((what, received_ns, time.monotonic_ns()))
+
     @classmethod
-    def instant(cls) -> "LatencyProfile":
+    def instant(cls) -> LatencyProfile:
         """No injected delay: for wire-level tests."""
         zero = (0.0, 0.0)
         return cls(zero, zero, zero, zero)
