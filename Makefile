@@ -11,13 +11,16 @@ DEMO_DIR := var/demo
 # llama.cpp for any x86-64 with AVX2 (not -march=native: the wheel may outlive this CPU).
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_VERSION := 0.3.36
+# Real peers for the WebRTC tests: headless Chromium driven by chromedriver, and coturn.
+DEBIAN_PKGS := chromium chromium-driver coturn
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: serve test setup models llama demo doctor bench clean
+.PHONY: serve test setup debian models llama demo doctor bench clean
 
 serve: setup
 	$(VENV)/bin/voxline serve
 
-test: setup
+test: setup $(VENV)/.debian
 	$(PY) -m pytest -q tests
 
 setup: $(VENV)/.deps $(VENV)/.llama $(VENV)/.models $(DEMO_DIR)/.done
@@ -31,6 +34,23 @@ $(VENV)/.created:
 $(VENV)/.deps: $(VENV)/.created pyproject.toml
 	@echo "== installing voxline and its Python dependencies"
 	$(PIP) install --progress-bar on -e '.[dev,local]'
+	@touch $@
+
+# Only the tests need these, so `make serve` does not install them. apt-get runs only when one
+# is missing. Tests start their own turnserver on a free port: where systemd runs, the packaged
+# coturn service is disabled so it never holds 3478 (without systemd, /etc/default/coturn
+# leaves it off).
+debian: $(VENV)/.debian
+$(VENV)/.debian: | $(VENV)/.created
+	@if dpkg -s $(DEBIAN_PKGS) >/dev/null 2>&1; then \
+	  echo "== Debian packages present: $(DEBIAN_PKGS)"; \
+	else \
+	  echo "== installing Debian packages: $(DEBIAN_PKGS)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_PKGS); \
+	fi
+	@if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now coturn.service || true; fi
+	chromium --version && chromedriver --version && command -v turnserver
 	@touch $@
 
 # llama-cpp-python has no binary wheel: it compiles llama.cpp (~5-8 min on 2 cores).
