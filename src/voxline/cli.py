@@ -110,6 +110,7 @@ async def _talk(args: argparse.Namespace, settings):  # -> TalkResult
             )
             settings = sim.settings
         providers = Providers.load(settings)
+        stack.push_async_callback(providers.aclose)
         await providers.warm(CLINIC_SYSTEM_PROMPT)
         book = AppointmentBook(settings.clinic_db)
         call = Call(providers, settings, transport="file", toolbox=Toolbox(book.tools()))

@@ -43,8 +43,25 @@ def server(fault: Fault = Fault.NONE, **plan: object) -> OpenAIServer:
     return OpenAIServer(profile=LatencyProfile.instant(), faults=FaultPlan(fault, **plan))
 
 
+_made: list[OpenAIChatLLM] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_clients():
+    """Close every client a test made, so no pooled session outlives its loop."""
+    yield
+    while _made:
+        await _made.pop().aclose()
+
+
 def client(srv: OpenAIServer, **options: object) -> OpenAIChatLLM:
-    return OpenAIChatLLM("voxline-clinic", api_key="test-key", base_url=srv.base_url, **options)
+    return made(OpenAIChatLLM("voxline-clinic", api_key="test-key", base_url=srv.base_url,
+                              **options))
+
+
+def made(llm: OpenAIChatLLM) -> OpenAIChatLLM:
+    _made.append(llm)
+    return llm
 
 
 async def collect(llm: OpenAIChatLLM, messages=HOURS_Q, tools=None) -> list[str | ToolCall]:
@@ -169,8 +186,8 @@ async def test_500_until_retries_run_out() -> None:
 @pytest.mark.parametrize("key_ok", [True, False], ids=["auth-fault", "wrong-key"])
 async def test_401_is_raised_without_retry(key_ok: bool) -> None:
     async with server(Fault.AUTH if key_ok else Fault.NONE) as srv:
-        llm = OpenAIChatLLM("m", api_key="test-key" if key_ok else "wrong",
-                            base_url=srv.base_url)
+        llm = made(OpenAIChatLLM("m", api_key="test-key" if key_ok else "wrong",
+                                 base_url=srv.base_url))
         with pytest.raises(ProviderRequestError) as info:
             await collect(llm)
     assert info.value.status == 401 and "API key" in str(info.value)
@@ -228,8 +245,8 @@ async def test_refused_connection_is_a_connect_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
-    llm = OpenAIChatLLM("m", api_key=None, base_url=f"http://127.0.0.1:{port}/v1",
-                        max_retries=1)
+    llm = made(OpenAIChatLLM("m", api_key=None, base_url=f"http://127.0.0.1:{port}/v1",
+                             max_retries=1))
     with pytest.raises(ProviderConnectError, match="could not connect"):
         await collect(llm)
     assert llm.error_counts == {"connect": 2}

@@ -86,6 +86,7 @@ async def run(wav_dir: Path, servers_apart: bool = True) -> dict:
         result = await talk(providers, sim.settings, wavs, call=call)
         holds = await sim.holds()
         llm_errors = dict(getattr(providers.llm, "error_counts", {}))
+        await providers.aclose()
     turns = [r.to_dict() for r in result.records]
     answered = [t for t in turns if t["outcome"] == "answered" and not t["tool_calls"]]
     splits = [s for t in answered

@@ -2,7 +2,8 @@
 
 One client, many `base_url`s (PRESETS). The wire format lives in `protocols/openai_chat.py`;
 this module only moves bytes, keeps one keep-alive connection pool per instance, and decides
-what to retry:
+what to retry. It runs on aiohttp, whose C HTTP parser costs about half of what httpx costs per
+request on the answer path (bench/results/cloud_sim.json splits the clients' shares):
 
 * Retries happen only before anything was yielded. A 429 waits for its Retry-After (when that
   is at most `retry_after_cap_s`, else it is raised at once for a fallback to take over);
@@ -21,12 +22,12 @@ import logging
 import math
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, aclosing
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from voxline.errors import (
     ConfigError,
@@ -90,26 +91,28 @@ class OpenAIChatLLM:
         self.retry_after_cap_s = retry_after_cap_s
         self.error_counts: Counter[str] = Counter()
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
-    def _http(self) -> httpx.AsyncClient:
-        """The instance's client, made in the running loop (a pool cannot cross loops)."""
+    def _http(self) -> aiohttp.ClientSession:
+        """The instance's session, made in the running loop (a pool cannot cross loops)."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed:
-            self._client = httpx.AsyncClient(
+        if self._client is None or self._client_loop is not loop or self._client.closed:
+            self._client = aiohttp.ClientSession(
                 headers=self._headers,
-                timeout=httpx.Timeout(None),  # deadlines are ours: see _attempt
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50,
-                                    keepalive_expiry=90.0),  # turns are seconds apart
+                timeout=aiohttp.ClientTimeout(total=None),  # deadlines are ours: see _attempt
+                connector=aiohttp.TCPConnector(
+                    limit=200, keepalive_timeout=90.0,  # turns are seconds apart
+                ),
                 trust_env=False,  # no proxy or netrc from the environment: only base_url
+                auto_decompress=False,  # we never ask for compression; SSE is read raw
             )
             self._client_loop = loop
         return self._client
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     def count_tokens(self, text: str) -> int:
@@ -123,12 +126,15 @@ class OpenAIChatLLM:
         """Open a pooled connection (TCP + TLS) with `GET /models`, so the first turn pays no
         handshake. Failure is logged and ignored: the first turn will connect instead."""
         try:
-            async with asyncio.timeout(WARM_TIMEOUT_S):
-                response = await self._http().get(f"{self.base_url}/models")
-            if response.status_code != 200:
+            async with (
+                asyncio.timeout(WARM_TIMEOUT_S),
+                self._http().get(f"{self.base_url}/models") as response,
+            ):
+                body = await response.read()
+            if response.status != 200:
                 log.warning("%s: warm-up GET /models answered %d: %s", self.name,
-                            response.status_code, error_message(response.content))
-        except (httpx.HTTPError, TimeoutError) as err:
+                            response.status, error_message(body))
+        except (aiohttp.ClientError, TimeoutError) as err:
             log.warning("%s: warm-up GET %s/models failed: %r", self.name, self.base_url, err)
 
     async def stream(
@@ -188,15 +194,15 @@ class OpenAIChatLLM:
             async with AsyncExitStack() as stack:
                 async with asyncio.timeout_at(first_deadline):
                     response = await stack.enter_async_context(
-                        self._http().stream("POST", f"{self.base_url}/chat/completions", json=body)
+                        self._http().post(f"{self.base_url}/chat/completions", json=body)
                     )
-                    if response.status_code != 200:
-                        raise parse_error(response.status_code, await response.aread(),
+                    if response.status != 200:
+                        raise parse_error(response.status, await response.read(),
                                           _retry_after(response.headers))
                     if response.headers.get("content-type", "").startswith("application/json"):
                         raise ProtocolViolation("expected an event stream, got JSON: "
-                                                + error_message(await response.aread()))
-                chunks = response.aiter_bytes()
+                                                + error_message(await response.read()))
+                chunks = response.content.iter_any()
                 while True:
                     limit = deadline if assembler.started else first_deadline
                     async with asyncio.timeout_at(limit):
@@ -219,20 +225,18 @@ class OpenAIChatLLM:
                                       f"{self.total_timeout_s} s") from err
             raise ProviderTimeout(f"{self.name}: no first token within "
                                   f"{self.first_token_timeout_s} s") from err
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol,
-                httpx.ProxyError) as err:
+        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL) as err:
             raise ProviderConnectError(f"{self.name}: could not connect to {self.base_url} "
                                        f"({err!r}); check base_url and that it is up") from err
-        except httpx.TimeoutException as err:
-            raise ProviderTimeout(f"{self.name}: {err!r}") from err
-        except httpx.TransportError as err:
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                aiohttp.ClientOSError) as err:
             raise ProviderConnectError(f"{self.name}: the connection was lost mid-answer "
                                        f"({err!r})") from err
-        except httpx.HTTPError as err:
+        except aiohttp.ClientError as err:
             raise ProviderError(f"{self.name}: {err!r}") from err
 
 
-def _retry_after(headers: httpx.Headers) -> str | None:
+def _retry_after(headers: Mapping[str, str]) -> str | None:
     """Retry-After, preferring OpenAI's more precise `retry-after-ms` when present."""
     millis = headers.get("retry-after-ms")
     if millis:

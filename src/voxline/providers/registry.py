@@ -174,3 +174,11 @@ class Providers:
             warmers.append(stt_warm())
         for warmer in warmers:  # one at a time: local models share the same cores
             await warmer
+
+    async def aclose(self) -> None:
+        """Close pooled connections (HTTP sessions, pre-opened sockets) at shutdown."""
+        for provider in (self.stt, self.llm, self.tts):
+            for member in getattr(provider, "members", [provider]):  # a fallback chain's too
+                closer = getattr(member, "aclose", None)
+                if closer is not None:
+                    await closer()

@@ -68,6 +68,8 @@ def create_app(settings: Settings) -> Starlette:
         task = asyncio.create_task(state.load())
         yield
         task.cancel()
+        if state.providers is not None:
+            await state.providers.aclose()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse(state.describe())
