@@ -6,12 +6,12 @@ says what to set.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from voxline.errors import ConfigError
+from voxline.protocols.ice_uri import normalize_host, parse_ice_uri
 from voxline.vad.endpointing import EndpointingConfig
 
 _DEFAULT_ENDPOINTING = EndpointingConfig()
@@ -43,6 +45,91 @@ class EndpointingSettings(BaseModel):
         )
 
 
+class IceServerSettings(BaseModel):
+    """One STUN/TURN server, in the shape of the browser's RTCIceServer."""
+
+    model_config = {"extra": "forbid"}
+    urls: list[str]
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _valid_uris(cls, urls: list[str]) -> list[str]:
+        if not urls:
+            raise ValueError("an ICE server needs at least one URL")
+        for uri in urls:
+            parse_ice_uri(uri)
+        return urls
+
+
+class WebRTCSettings(BaseModel):
+    """ICE for browser calls. Servers come only from here: none configured means host candidates
+    only, never a public STUN server (aiortc's default Google STUN is always overridden)."""
+
+    model_config = {"extra": "forbid"}
+    # Static STUN/TURN servers, e.g. [{"urls": "stun:stun.clinic.example:3478"}].
+    ice_servers: list[IceServerSettings] = Field(default_factory=list)
+    # TURN REST API (coturn use-auth-secret): each call gets a username/password derived from
+    # this shared secret, valid for turn_rest_ttl_s, for every URL in turn_urls.
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_rest_secret: SecretStr | None = None
+    turn_rest_user: str = "voxline"
+    turn_rest_ttl_s: int = Field(default=3600, gt=0)
+    ice_transport_policy: Literal["all", "relay"] = "all"  # "relay": only TURN candidates
+    # HIPAA: every STUN/TURN host must be one the operator owns, or start-up fails.
+    hipaa: bool = False
+    operator_ice_hosts: list[str] = Field(default_factory=list)
+    # Local addresses offered as host candidates; empty: every non-loopback interface
+    # (aioice's choice). Tests pin ["127.0.0.1"].
+    host_addresses: list[str] = Field(default_factory=list)
+    max_calls: int = Field(default=20, ge=1)  # concurrent browser calls per worker
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_only(cls, urls: list[str]) -> list[str]:
+        for uri in urls:
+            if not parse_ice_uri(uri).is_turn:
+                raise ValueError(f"{uri!r}: turn_urls takes turn: or turns: URIs")
+        return urls
+
+    @field_validator("host_addresses")
+    @classmethod
+    def _ip_addresses(cls, addresses: list[str]) -> list[str]:
+        return [str(ipaddress.ip_address(a.strip())) for a in addresses]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WebRTCSettings:
+        if self.turn_rest_secret is not None and not self.turn_urls:
+            raise ValueError("turn_rest_secret is set but turn_urls is empty; set both")
+        if self.turn_urls and self.turn_rest_secret is None:
+            raise ValueError("turn_urls is set but turn_rest_secret is empty; set both")
+        if self.hipaa:
+            self._refuse_foreign_ice_hosts()
+        return self
+
+    def ice_uris(self) -> list[str]:
+        """Every STUN/TURN URI a call may use: static servers, then the TURN REST ones."""
+        return [uri for server in self.ice_servers for uri in server.urls] + self.turn_urls
+
+    def _refuse_foreign_ice_hosts(self) -> None:
+        # Raised as ConfigError (not a validation error) so start-up stops with this message.
+        owned = {normalize_host(host) for host in self.operator_ice_hosts}
+        foreign = sorted({u for u in self.ice_uris() if parse_ice_uri(u).host not in owned})
+        if foreign:
+            raise ConfigError(
+                "HIPAA mode refuses STUN/TURN servers on hosts the operator does not own: "
+                f"{', '.join(foreign)}. Media metadata (caller IPs) must not reach a third "
+                "party: use your own STUN/TURN servers, or list their hosts in "
+                "VOXLINE_WEBRTC__OPERATOR_ICE_HOSTS if you do own them."
+            )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXLINE_",
@@ -56,6 +143,7 @@ class Settings(BaseSettings):
     llm: str | list[str] = "local/qwen2.5-coder-0.5b-instruct"
     tts: str | list[str] = "local/piper-joe-medium"
     endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
+    webrtc: WebRTCSettings = Field(default_factory=WebRTCSettings)
 
     # Cloud vendors: keys, and endpoints (None: the vendor's own; set them to reach a proxy,
     # a self-hosted model, or the local protocol servers of `voxline.testing`).

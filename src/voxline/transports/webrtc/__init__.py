@@ -1,0 +1,1 @@
+"""Browser calls over WebRTC (aiortc): ICE configuration, signalling, media and data channel."""
