@@ -2,7 +2,7 @@
 
     python -m voxline.bench.cloud_turns --out bench/results/cloud_sim.json
 
-One call of the ten clinic caller lines, at real-time pace, with the real Deepgram, OpenAI and
+Calls of the ten clinic caller lines (three by default), at real-time pace, with the real Deepgram, OpenAI and
 ElevenLabs clients against the local protocol servers. The servers inject fixed delays (the
 middle of the field's budget: STT final 100 ms, LLM first token 200 ms, TTS first chunk 80 ms,
 no delay between tokens) and record how long they held each request, on the monotonic clock
@@ -74,23 +74,27 @@ def fixed_profile(seed: int) -> LatencyProfile:
     )
 
 
-async def run(wav_dir: Path, servers_apart: bool = True) -> dict:
+async def run(wav_dir: Path, servers_apart: bool = True, calls: int = 3) -> dict:
     wavs = synthesize_lines(wav_dir)
     texts = [line.text for line in CALLER_LINES]
     start_sim = cloud_sim_process if servers_apart else cloud_sim_here
-    async with start_sim(Settings(), transcripts=texts * 4, profile=fixed_profile) as sim:
+    transcripts = texts * (calls + 2)  # the warm-up call and some slack for dropped turns
+    async with start_sim(Settings(), transcripts=transcripts, profile=fixed_profile) as sim:
         providers = Providers.load(sim.settings)
         await providers.warm(CLINIC_SYSTEM_PROMPT)
         await talk(providers, sim.settings, wavs)  # warm-up: fills the TTS server's cache
-        call = Call(providers, sim.settings, transport="file")
-        result = await talk(providers, sim.settings, wavs, call=call)
+        measured: list[tuple[Call, list[dict]]] = []
+        for _ in range(calls):
+            call = Call(providers, sim.settings, transport="file")
+            result = await talk(providers, sim.settings, wavs, call=call)
+            measured.append((call, [r.to_dict() for r in result.records]))
         holds = await sim.holds()
         llm_errors = dict(getattr(providers.llm, "error_counts", {}))
         await providers.aclose()
-    turns = [r.to_dict() for r in result.records]
+    turns = [t for _, records in measured for t in records]
     answered = [t for t in turns if t["outcome"] == "answered" and not t["tool_calls"]]
-    splits = [s for t in answered
-              if (s := turn_overhead(t["stamps_ms"], call.clock.started_ns, holds)) is not None]
+    splits = [s for call, records in measured for t in records if t in answered
+              and (s := turn_overhead(t["stamps_ms"], call.clock.started_ns, holds)) is not None]
     figures = {
         name: summarize([t["latency"][name] for t in answered if t["latency"][name] is not None])
         for name in ("stt_latency_ms", "llm_first_token_ms", "tts_first_chunk_ms",
@@ -122,12 +126,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("bench/results/cloud_sim.json"))
     parser.add_argument("--wavs", type=Path, default=Path("var/demo"))
+    parser.add_argument("--calls", type=int, default=3, help="measured calls of ten turns")
     parser.add_argument(
         "--same-process", action="store_true",
         help="run the protocol servers in this process (their work then counts as overhead)",
     )
     args = parser.parse_args()
-    results = asyncio.run(run(args.wavs, servers_apart=not args.same_process))
+    results = asyncio.run(run(args.wavs, servers_apart=not args.same_process, calls=args.calls))
     write_results(args.out, results)
     print(f"{results['answered_without_tools']}/{results['turns']} turns measured")
     print_figures(results["latency_ms"])
