@@ -9,6 +9,7 @@ import pytest
 from voxline.config import Settings
 from voxline.demo import CALLER_LINES, synthesize_lines
 from voxline.providers.registry import Providers
+from voxline.testing.coturn import coturn
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,10 @@ def caller_wavs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def key_words() -> dict[str, tuple[str, ...]]:
     return {line.name: line.key_words for line in CALLER_LINES}
+
+
+@pytest.fixture
+async def coturn_server(tmp_path: Path):
+    """A real coturn on a free loopback port, TURN REST auth (see voxline.testing.coturn)."""
+    async with coturn(tmp_path / "coturn") as server:
+        yield server
