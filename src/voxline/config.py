@@ -10,6 +10,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -130,6 +131,35 @@ class WebRTCSettings(BaseModel):
             )
 
 
+class TwilioSettings(BaseModel):
+    """Phone calls through Twilio Media Streams: POST /twilio/voice answers with TwiML that
+    connects the call to the /twilio/stream WebSocket."""
+
+    model_config = {"extra": "forbid"}
+    # The account's auth token (or webhook SharedKey secret): every webhook and every stream
+    # handshake must carry an X-Twilio-Signature made with it. Unset: the routes refuse all.
+    auth_token: SecretStr | None = None
+    # The public base URL Twilio calls, e.g. "https://voice.clinic.example". Behind a proxy the
+    # server sees another URL, and the signature covers the public one. Unset: the URL as the
+    # server sees it (right only when nothing sits in front of the server).
+    public_base_url: str | None = None
+    # Webhook parameters handed on to the stream as <Parameter>s (start.customParameters).
+    stream_parameters: list[str] = Field(default_factory=lambda: ["CallSid", "From", "To"])
+    max_calls: int = Field(default=20, ge=1)  # concurrent Twilio calls per worker
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r}: public_base_url must be http(s)://host[:port][/path]")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: public_base_url takes no query or fragment")
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXLINE_",
@@ -144,6 +174,7 @@ class Settings(BaseSettings):
     tts: str | list[str] = "local/piper-joe-medium"
     endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
     webrtc: WebRTCSettings = Field(default_factory=WebRTCSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
 
     # Cloud vendors: keys, and endpoints (None: the vendor's own; set them to reach a proxy,
     # a self-hosted model, or the local protocol servers of `voxline.testing`).
