@@ -62,11 +62,13 @@ APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
 FILLER = "One moment, let me check."
 FILLER_AFTER_S = 0.7
 MAX_TOOL_ROUNDS = 3
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
 
 @dataclass(frozen=True)
 class CallEvent:
     kind: str  # speech_started | endpoint | transcript | agent_clause | barge_in | turn | error
+    #          | dtmf
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,6 +114,7 @@ class Call:
         self.records: list[TurnRecord] = []
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
+        self.dtmf_digits: list[str] = []  # keys the caller pressed, in order
         self._vad = vad or make_detector(settings.endpointing.vad, ENGINE_RATE)
         self._endpointer = Endpointer(settings.endpointing.config())
         self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue(INBOUND_QUEUE_FRAMES)
@@ -145,6 +148,13 @@ class Call:
         if frame is not None and self._audio_stamps is not None:
             self._audio_stamps.stamp(Mark.FIRST_AUDIO_OUT)
         return frame
+
+    def dtmf(self, digit: str) -> None:
+        """A key the caller pressed (Twilio dtmf, RFC 4733 events): kept, and told to observers."""
+        if digit not in DTMF_DIGITS:
+            raise ValueError(f"{digit!r} is not a DTMF digit: one of 0-9, *, #, A-D")
+        self.dtmf_digits.append(digit)
+        self._emit("dtmf", digit=digit)
 
     def hang_up(self) -> None:
         self._hung_up = True
