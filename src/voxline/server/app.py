@@ -1,4 +1,4 @@
-"""The ASGI app: health, readiness and a page saying what is listening.
+"""The ASGI app: health, readiness, the browser call page and WebRTC signalling.
 
 Models load and warm in the background at start-up, so `/healthz` (liveness) answers at once
 while `/readyz` says 503 until the first call can be served without a cold start.
@@ -7,7 +7,7 @@ while `/readyz` says 503 until the first call can be served without a cold start
 from __future__ import annotations
 
 import asyncio
-import html
+import functools
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -15,12 +15,17 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from voxline import __version__
+from voxline.agent.clinic import AppointmentBook
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
+from voxline.agent.tools import Toolbox
 from voxline.config import Settings
 from voxline.providers.registry import Providers, check_names
+from voxline.server.page import render_index
+from voxline.transports.webrtc.signalling import WebRTCService
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ class ServerState:
         self.providers: Providers | None = None
         self.error: str | None = None
         self.ready = asyncio.Event()
+        self.transports: list = []  # each has describe() -> dict
 
     async def load(self) -> None:
         try:
@@ -55,18 +61,27 @@ class ServerState:
             "uptime_s": round(time.time() - self.started, 1),
             "providers": {"stt": s.stt, "llm": s.llm, "tts": s.tts, "vad": s.endpointing.vad},
             "listening": {"http": f"http://{s.host}:{s.port}"},
-            "transports": [],
+            "transports": [t.describe() for t in self.transports],
         }
 
 
 def create_app(settings: Settings) -> Starlette:
     check_names(settings)  # a bad provider name fails here, before the server binds
     state = ServerState(settings)
+    clinic = functools.cache(lambda: AppointmentBook(settings.clinic_db))
+    webrtc = WebRTCService(
+        settings,
+        providers=lambda: state.providers if state.ready.is_set() else None,
+        load_error=lambda: state.error,
+        toolbox=lambda: Toolbox(clinic().tools()),
+    )
+    state.transports.append(webrtc)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         task = asyncio.create_task(state.load())
         yield
+        await webrtc.shutdown()
         task.cancel()
         if state.providers is not None:
             await state.providers.aclose()
@@ -79,46 +94,18 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(info, status_code=200 if info["ready"] else 503)
 
     async def index(request: Request) -> HTMLResponse:
-        return HTMLResponse(_page(state.describe()))
+        return HTMLResponse(render_index(state.describe()))
 
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *webrtc.routes(),
+            Mount("/static", StaticFiles(packages=[("voxline.server", "static")]), name="static"),
         ],
         lifespan=lifespan,
     )
     app.state.voxline = state
     return app
 
-
-def _page(info: dict) -> str:
-    esc = html.escape
-    if info["error"]:
-        status = f"<p class=bad>models failed to load: {esc(info['error'])}</p>"
-    elif info["ready"]:
-        status = "<p class=good>models loaded and warm: ready for calls</p>"
-    else:
-        status = "<p>loading and warming models…</p>"
-    providers = "".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in info["providers"].items()
-    )
-    transports = (
-        "".join(f"<li>{esc(t)}</li>" for t in info["transports"])
-        or "<li>no call transport is enabled on this server yet; "
-        "<code>voxline talk caller.wav</code> runs a call from WAV files</li>"
-    )
-    return f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><title>voxline</title>
-<style>body{{font:16px system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem}}
-th{{text-align:left;padding-right:1rem}} .good{{color:#176c2f}} .bad{{color:#a31616}}</style>
-</head><body>
-<h1>voxline {esc(info['version'])}</h1>
-{status}
-<h2>Listening</h2>
-<ul><li>HTTP on <code>{esc(info['listening']['http'])}</code>:
-<a href=/healthz>/healthz</a> (liveness), <a href=/readyz>/readyz</a> (readiness)</li>
-{transports}</ul>
-<h2>Providers</h2><table>{providers}</table>
-</body></html>"""

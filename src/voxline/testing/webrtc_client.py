@@ -1,0 +1,192 @@
+"""A scripted WebRTC caller built on aiortc: the browser page's protocol, without a browser.
+
+It does what the page does (hold a line, offer with a mic track and the "voxline" data
+channel, trickle its candidates one message each, time voice-to-voice from audio and report it
+on the data channel) and keeps everything it saw for a test to assert on. aiortc puts every
+candidate in its offer; this caller takes them out and trickles them instead, so the server's
+trickle path is what connects the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+import websockets
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from voxline.audio.frames import FRAME_MS, frames_of
+from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
+from voxline.transports.webrtc.host_candidates import pin_host_addresses
+
+RATE = 48000
+# -40 dBFS over 5 ms windows: the floor the file caller and the page use too.
+FLOOR = 10 ** (-40 / 20) * 32768
+WINDOW = RATE * 5 // 1000
+
+
+def voiced_windows(pcm: bytes) -> np.ndarray:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+    usable = len(samples) // WINDOW * WINDOW
+    if not usable:
+        return np.zeros(0, dtype=bool)
+    return np.sqrt(np.mean(samples[:usable].reshape(-1, WINDOW) ** 2, axis=1)) > FLOOR
+
+
+class ScriptedMic(MediaStreamTrack):
+    """Plays 48 kHz PCM16 once in paced 20 ms frames, then silence; notes when voice ended."""
+
+    kind = "audio"
+
+    def __init__(self, pcm48: bytes) -> None:
+        super().__init__()
+        self._frames = list(frames_of(pcm48, RATE))
+        voiced = np.nonzero(voiced_windows(pcm48))[0]
+        self._last_voiced_frame = int(voiced[-1] * 5 // FRAME_MS) if len(voiced) else None
+        self._n = 0
+        self._start: float | None = None
+        self.voice_ended_at: float | None = None  # time.monotonic() of the last voiced frame
+
+    async def recv(self):  # -> av.AudioFrame
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        delay = self._start + self._n * FRAME_MS / 1000 - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pcm = self._frames[self._n] if self._n < len(self._frames) else bytes(RATE // 50 * 2)
+        if self._n == self._last_voiced_frame:
+            self.voice_ended_at = time.monotonic() + FRAME_MS / 1000
+        frame = audio_frame(pcm, RATE, self._n * RATE // 50)
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._n += 1
+        return frame
+
+
+@dataclass
+class CallLog:
+    call_id: str | None = None
+    answer_sdp: str = ""
+    signalling: list[dict[str, Any]] = field(default_factory=list)  # server -> caller
+    channel: list[dict[str, Any]] = field(default_factory=list)  # data channel messages
+    trickled: int = 0
+    agent_pcm: bytearray = field(default_factory=bytearray)  # received agent audio, 48 kHz
+    agent_voiced_ms: float = 0.0
+    voice_to_voice_ms: float | None = None
+
+    def of_type(self, kind: str, source: str = "channel") -> list[dict[str, Any]]:
+        return [m for m in getattr(self, source) if m.get("type") == kind]
+
+
+class ScriptedCaller:
+    def __init__(self, base_url: str, pcm48: bytes) -> None:
+        self.base_url = base_url
+        self.mic = ScriptedMic(pcm48)
+        self.log = CallLog()
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never Google's STUN
+        self._ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._media: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    async def hold_line(self) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.base_url) as http:
+            return await http.post("/webrtc/calls")
+
+    async def start(self) -> None:
+        line = await self.hold_line()
+        line.raise_for_status()
+        body = line.json()
+        self.log.call_id = body["call_id"]
+        pin_host_addresses(["127.0.0.1"])
+        self.pc.addTrack(self.mic)
+        channel = self.pc.createDataChannel("voxline")
+        channel.on("message", lambda raw: self.log.channel.append(json.loads(raw)))
+        self._channel = channel
+        self.pc.on("track", self._on_track)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        ws_url = self.base_url.replace("http", "ws", 1) + body["signalling"]
+        self._ws = await websockets.connect(ws_url)
+        sdp, candidates = split_candidates(self.pc.localDescription.sdp)
+        await self.send({"type": "offer", "sdp": sdp})
+        for candidate in candidates:
+            await self.send({"type": "candidate", "candidate": candidate, "sdpMid": "0"})
+            self.log.trickled += 1
+        await self.send({"type": "end_of_candidates"})
+        self._reader = asyncio.create_task(self._read())
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self._ws.send(json.dumps(message))
+
+    async def wait_for(self, predicate, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self.log):
+                return True
+            await asyncio.sleep(0.05)
+        return predicate(self.log)
+
+    async def hang_up(self) -> None:
+        await self.send({"type": "hangup"})
+        await asyncio.wait_for(self.closed.wait(), 10)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await self.pc.close()
+        for task in (self._reader, self._media):
+            if task is not None:
+                task.cancel()
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self._ws:
+                message = json.loads(raw)
+                self.log.signalling.append(message)
+                if message["type"] == "answer":
+                    self.log.answer_sdp = message["sdp"]
+                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self._media = asyncio.create_task(self._listen(track))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            pcm = mono_pcm16(frame)
+            self.log.agent_pcm += pcm
+            voiced = voiced_windows(pcm)
+            self.log.agent_voiced_ms += float(voiced.sum()) * 5
+            if voiced.any() and self.log.voice_to_voice_ms is None and self.mic.voice_ended_at:
+                at = time.monotonic() - (len(voiced) - int(np.argmax(voiced))) * 5 / 1000
+                self.log.voice_to_voice_ms = round((at - self.mic.voice_ended_at) * 1000, 1)
+                if self._channel.readyState == "open":
+                    ms = self.log.voice_to_voice_ms
+                    self._channel.send(json.dumps({"type": "voice_to_voice", "ms": ms}))
+
+
+def split_candidates(sdp: str) -> tuple[str, list[str]]:
+    """An SDP without its a=candidate / a=end-of-candidates lines, and the candidates."""
+    kept, candidates = [], []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            candidates.append(line.removeprefix("a="))
+        elif line != "a=end-of-candidates":
+            kept.append(line)
+    return "\r\n".join(kept) + "\r\n", candidates

@@ -1,0 +1,107 @@
+"""The agent's voice as an aiortc audio track: 20 ms frames at 48 kHz, pulled from the call.
+
+aiortc's sender awaits `recv()` in a loop and encodes whatever it returns at once, so the track
+itself keeps time: frame n is due at start + n x 20 ms on an absolute schedule (no drift from
+sleep jitter). Each tick pulls one 16 kHz frame from `Call.next_frame()` (silence when None), so
+the call's playout counter advances exactly as the audio leaves: that count is the track
+position barge-in truncation reads. Nothing here waits on the call; `recv` only sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from voxline.audio.frames import ENGINE_RATE, FRAME_MS, FrameSplitter, silence
+from voxline.audio.resample import StreamResampler
+from voxline.transports.webrtc.av_frames import audio_frame
+
+OPUS_RATE = 48000
+SAMPLES_48K = OPUS_RATE * FRAME_MS // 1000
+# After this many silent ticks the resampler's filter holds only zeros, so silence frames are
+# sent without running it: an idle call costs no DSP.
+QUIET_TICKS = 5
+# Behind schedule by more than this (a stalled loop), restart the schedule instead of bursting
+# the backlog at the browser.
+MAX_LATE_S = 0.2
+# Agent audio that stops for this long counts as the agent having stopped talking.
+SPEAKING_HANGOVER_TICKS = 15
+
+
+class AgentAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(
+        self,
+        next_frame: Callable[[], bytes | None],
+        on_speaking: Callable[[bool], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self._next_frame = next_frame
+        self._on_speaking = on_speaking
+        self._resampler = StreamResampler(ENGINE_RATE, OPUS_RATE)
+        self._splitter = FrameSplitter(OPUS_RATE)
+        self._ready: deque[bytes] = deque()  # 48 kHz frames resampled but not yet sent
+        self._silence_16k = silence(ENGINE_RATE)
+        self._silence_48k = silence(OPUS_RATE)
+        self._start: float | None = None
+        self._ticks = 0
+        self._quiet = QUIET_TICKS  # a fresh track starts idle
+        self._speaking = False
+        self.agent_frames = 0  # 20 ms frames of agent audio sent: the track position
+        self.late_restarts = 0
+
+    async def recv(self):  # -> av.AudioFrame
+        if self.readyState != "live":
+            raise MediaStreamError
+        await self._wait_for_tick()
+        pcm = self._pull()
+        frame = audio_frame(pcm, OPUS_RATE, self._ticks * SAMPLES_48K)
+        self._ticks += 1
+        return frame
+
+    async def _wait_for_tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+            return
+        due = self._start + self._ticks * FRAME_MS / 1000
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -MAX_LATE_S:
+            self._start = loop.time() - self._ticks * FRAME_MS / 1000
+            self.late_restarts += 1
+
+    def _pull(self) -> bytes:
+        agent = self._next_frame()
+        if agent is None:
+            self._quiet += 1
+        else:
+            self._quiet = 0
+            self.agent_frames += 1
+        self._track_speaking()
+        if agent is None and self._quiet > QUIET_TICKS:
+            return self._ready.popleft() if self._ready else self._silence_48k
+        # Silent ticks just after audio still run the filter, so its tail comes out as sound.
+        pcm = self._resampler.process(agent if agent is not None else self._silence_16k)
+        self._ready.extend(self._splitter.push(pcm))
+        # The resampler's output lags its input by the filter delay, and comes in uneven
+        # pieces: until a whole frame exists the browser gets silence, and a tick that
+        # completes two frames keeps one for the next tick.
+        return self._ready.popleft() if self._ready else self._silence_48k
+
+    def _track_speaking(self) -> None:
+        if self._quiet == 0 and not self._speaking:
+            self._speaking = True
+            self._notify(True)
+        elif self._speaking and self._quiet >= SPEAKING_HANGOVER_TICKS:
+            self._speaking = False
+            self._notify(False)
+
+    def _notify(self, speaking: bool) -> None:
+        if self._on_speaking is not None:
+            self._on_speaking(speaking)
