@@ -25,6 +25,7 @@ from voxline.agent.tools import Toolbox
 from voxline.config import Settings
 from voxline.providers.registry import Providers, check_names
 from voxline.server.page import render_index
+from voxline.transports.twilio import TwilioService
 from voxline.transports.webrtc.signalling import WebRTCService
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,12 @@ def create_app(settings: Settings) -> Starlette:
         toolbox=lambda: Toolbox(clinic().tools()),
     )
     state.transports.append(webrtc)
+    twilio = TwilioService(  # POST /twilio/voice, WebSocket /twilio/stream
+        settings,
+        providers=lambda: state.providers if state.ready.is_set() else None,
+        toolbox=lambda: Toolbox(clinic().tools()),
+    )
+    state.transports.append(twilio)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -102,10 +109,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *webrtc.routes(),
+            *twilio.routes(),
             Mount("/static", StaticFiles(packages=[("voxline.server", "static")]), name="static"),
         ],
         lifespan=lifespan,
     )
     app.state.voxline = state
+    app.state.twilio = twilio
     return app
 

@@ -1,0 +1,112 @@
+"""The agent's voice to Twilio: 20 ms mu-law frames, paced in real time, marks, and clear.
+
+A ticker on an absolute schedule (tick n at start + n x 20 ms, so sleep jitter never adds up)
+pulls `Call.next_frame()` once per tick; that pull is the engine's clock for its playout count.
+Twilio plays what it is sent as it arrives and buffers the rest, so flooding it would put seconds
+of audio out of reach of a barge-in. The sender keeps only LEAD_S of audio in Twilio's buffer
+(enough to ride out network jitter): while the buffer holds less, it pulls one more frame.
+
+After every MARK_EVERY_FRAMES of audio, and where the agent goes quiet, a mark follows the
+audio; Twilio's echoes say what the caller has heard (see marks.py). On barge-in the call
+clears its own queue; the next tick sends `clear`, which drops what Twilio still buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from voxline.audio.frames import FRAME_MS
+from voxline.protocols.twilio_media import clear_to_twilio, mark_to_twilio, media_to_twilio
+from voxline.session.call import Call
+from voxline.transports.twilio.audio import AgentAudio
+from voxline.transports.twilio.marks import PlayoutMarks
+
+FRAME_S = FRAME_MS / 1000
+# Audio kept queued at Twilio ahead of its playout: absorbs network jitter; a clear drops it.
+LEAD_S = 0.06
+# A mark every 200 ms of audio: how finely Twilio's echoes locate the playout position.
+MARK_EVERY_FRAMES = 10
+# Behind schedule by more than this (a stalled loop): restart the schedule rather than burst.
+MAX_LATE_S = 0.2
+
+Send = Callable[[str], Awaitable[None]]
+
+
+class AgentSender:
+    def __init__(self, call: Call, send: Send, stream_sid: str) -> None:
+        self._call = call
+        self._send = send
+        self._sid = stream_sid
+        self._audio = AgentAudio()
+        self.marks = PlayoutMarks()
+        self._clear_due = False
+        self._buffered_until = 0.0  # loop time at which Twilio will have played all it was sent
+        self._speaking = False
+        self.frames_sent = 0
+        self.clears_sent = 0
+        self.late_restarts = 0
+
+    def barge_in(self) -> None:
+        """The call cleared its audio (caller speech over the agent): clear Twilio's too."""
+        self._clear_due = True
+
+    def acknowledged(self, name: str) -> str:
+        """Twilio echoed mark `name`: "played", "flushed" (by a clear) or "unknown"."""
+        return self.marks.echoed(name)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tick = 0
+        while True:
+            delay = start + tick * FRAME_S - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -MAX_LATE_S:
+                start = loop.time() - tick * FRAME_S
+                self.late_restarts += 1
+            tick += 1
+            await self.tick(loop.time())
+
+    async def tick(self, now: float) -> None:
+        """One 20 ms step at loop time `now` (public so tests can step it by hand)."""
+        if self._clear_due:
+            await self._clear(now)
+        pcm = self._call.next_frame()  # exactly once a tick, audio or not: the engine's clock
+        while pcm is not None:
+            for frame in self._audio.push(pcm):
+                await self._media(frame, now)
+            if self._buffered_until - now >= LEAD_S:
+                break
+            pcm = self._call.next_frame()  # Twilio's buffer is short of the lead: top it up
+        if pcm is None and self._speaking:
+            # The agent went quiet (end of a reply, or TTS is behind): send the filter's tail
+            # and mark the end, so Twilio's echo says when the caller heard the last of it.
+            for frame in self._audio.flush():
+                await self._media(frame, now)
+            await self._mark()
+            self._speaking = False
+
+    async def _media(self, frame: bytes, now: float) -> None:
+        await self._send(media_to_twilio(self._sid, frame))
+        self._buffered_until = max(self._buffered_until, now) + FRAME_S
+        self.frames_sent += 1
+        self._speaking = True
+        self.marks.audio_sent()
+        if self.marks.unmarked_ms >= MARK_EVERY_FRAMES * FRAME_MS:
+            await self._mark()
+
+    async def _mark(self) -> None:
+        name = self.marks.mark()
+        if name is not None:
+            await self._send(mark_to_twilio(self._sid, name))
+
+    async def _clear(self, now: float) -> None:
+        self._clear_due = False
+        await self._send(clear_to_twilio(self._sid))
+        self.clears_sent += 1
+        self.marks.cleared()
+        self._audio = AgentAudio()  # the filter's history belongs to the audio just dropped
+        self._buffered_until = now
+        self._speaking = False
