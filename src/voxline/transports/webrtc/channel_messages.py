@@ -37,8 +37,9 @@ def for_call_event(event: CallEvent) -> list[str]:
     if event.kind == "endpoint":
         return [state("thinking")]
     if event.kind == "transcript":
-        final = not data.get("speculative", False)
-        return [json.dumps({"type": "transcript", "text": data["text"], "final": final})]
+        if data.get("speculative", False):
+            return [json.dumps({"type": "transcript", "text": data["text"], "final": False})]
+        return [final_transcript(data["text"])]
     if event.kind == "agent_clause":
         return [json.dumps({"type": "agent", "text": data["text"]})]
     if event.kind == "barge_in":
@@ -48,6 +49,10 @@ def for_call_event(event: CallEvent) -> list[str]:
     if event.kind == "error":
         return [json.dumps({"type": "error", "stage": data.get("stage"), "message": data["error"]})]
     return []
+
+
+def final_transcript(text: str) -> str:
+    return json.dumps({"type": "transcript", "text": text, "final": True})
 
 
 def turn(record: dict[str, Any]) -> str:

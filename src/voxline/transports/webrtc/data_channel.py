@@ -33,6 +33,7 @@ class CallChannel:
         self._channel: Any = None  # aiortc RTCDataChannel, once the page's arrives
         self._outbox: deque[str] = deque(maxlen=MAX_OUTBOX)
         self._pending_v2v: float | None = None
+        self._partial: str | None = None  # a speculative transcript not yet confirmed
         self.refused = 0  # page messages that were not valid
         call.observe(self._on_event)
 
@@ -61,6 +62,12 @@ class CallChannel:
                 record.voice_to_voice_ms, self._pending_v2v = self._pending_v2v, None
             self._send(msg.turn(record.to_dict()))
             return
+        if event.kind == "transcript":
+            self._partial = event.data["text"] if event.data.get("speculative") else None
+        elif event.kind == "endpoint" and self._partial is not None:
+            # The endpoint confirms the speculative transcript: the page shows it as final.
+            self._send(msg.final_transcript(self._partial))
+            self._partial = None
         for text in msg.for_call_event(event):
             self._send(text)
 

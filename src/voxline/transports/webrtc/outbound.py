@@ -58,7 +58,7 @@ class AgentAudioTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         await self._wait_for_tick()
-        pcm = self._pull()
+        pcm = self.next_pcm()
         frame = audio_frame(pcm, OPUS_RATE, self._ticks * SAMPLES_48K)
         self._ticks += 1
         return frame
@@ -76,7 +76,8 @@ class AgentAudioTrack(MediaStreamTrack):
             self._start = loop.time() - self._ticks * FRAME_MS / 1000
             self.late_restarts += 1
 
-    def _pull(self) -> bytes:
+    def next_pcm(self) -> bytes:
+        """The next 20 ms of 48 kHz PCM16 for the wire (one tick; `recv` adds the pacing)."""
         agent = self._next_frame()
         if agent is None:
             self._quiet += 1
