@@ -20,6 +20,9 @@ from voxline.testing.openai_server import OpenAIServer
 from voxline.testing.profile import LatencyProfile
 
 KEY = "test-key"
+# Scripted caller lines are seconds apart (the caller waits for the answer); pauses inside a
+# line are under the 900 ms endpoint window.
+LINE_GAP_S = 1.5
 
 
 def field_profile(seed: int) -> LatencyProfile:
@@ -71,7 +74,8 @@ async def cloud_sim(
     reachable as attributes, so a test can inject faults and read what they received."""
     async with AsyncExitStack() as stack:
         deepgram = await stack.enter_async_context(
-            DeepgramServer(api_key=KEY, transcripts=transcripts, profile=profile(1))
+            DeepgramServer(api_key=KEY, transcripts=transcripts, profile=profile(1),
+                           line_gap_s=LINE_GAP_S)
         )
         openai = await stack.enter_async_context(OpenAIServer(api_key=KEY, profile=profile(2)))
         elevenlabs = await stack.enter_async_context(

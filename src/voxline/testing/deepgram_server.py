@@ -57,11 +57,14 @@ _Thunk = Callable[[], Awaitable[str | None]]
 
 
 class _Utterance:
-    def __init__(self, start: float, audio: bytes, scripted: str | None) -> None:
+    def __init__(
+        self, start: float, audio: bytes, scripted: str | None, continues_line: bool = False
+    ) -> None:
         self.start = start
         self.last_voiced = start
         self.audio = bytearray(audio)
         self.scripted = scripted  # the queued transcript this utterance will consume
+        self.continues_line = continues_line  # consumes nothing: its line was transcribed
         self.last_interim = start
 
 
@@ -77,6 +80,7 @@ class DeepgramServer:
         port: int = 0,
         confidence: float | Sequence[float] = 0.93,
         idle_timeout_s: float = 10.0,
+        line_gap_s: float | None = None,
     ) -> None:
         if host not in LOOPBACK:
             raise ConfigError(f"DeepgramServer listens on loopback only, not {host!r}")
@@ -91,6 +95,10 @@ class DeepgramServer:
         self._confidences = [confidence] if single else list(confidence)  # type: ignore[arg-type]
         self._finals_made = 0
         self.idle_timeout_s = idle_timeout_s
+        # With scripted transcripts, speech that resumes within `line_gap_s` of the last voiced
+        # audio continues the same caller line (a pause, or a Finalize sent speculatively at a
+        # pause): its final is empty instead of taking the next line out of turn.
+        self.line_gap_s = line_gap_s
         self.connections = 0  # handshakes attempted, refused ones included
         self.audio_bytes = 0
         self.keepalives = self.finalizes = self.close_streams = 0
@@ -178,6 +186,7 @@ class _Session:
         self.recent: deque[tuple[float, bytes]] = deque(maxlen=15)  # pre-roll for utterances
         self.utt: _Utterance | None = None
         self.cursor = 0.0  # end of the last final result, seconds
+        self.line_last_voiced: float | None = None  # of the last finalized utterance
         self.utterance_end_from: float | None = None  # last word end awaiting UtteranceEnd
         self.finals = 0
         self.interim_pending = False
@@ -273,13 +282,13 @@ class _Session:
                 utt.last_voiced = now
         elif voiced and self.endpointer.in_speech:
             # Speech goes on after a Finalize cut the utterance: a new one starts here.
-            self.utt = _Utterance(start, frame, self.server._next_scripted())
+            self.utt = self._new_utterance(start, frame)
             self.utt.last_voiced = now
         for event in events:
             if isinstance(event, SpeechStarted):
                 begin = event.start_ms / 1000
                 audio = b"".join(f for t, f in self.recent if t >= begin - 0.1)
-                self.utt = _Utterance(begin, audio, self.server._next_scripted())
+                self.utt = self._new_utterance(begin, audio)
                 self.utt.last_voiced = now
                 self.utterance_end_from = None
                 if self.params.vad_events:
@@ -294,6 +303,12 @@ class _Session:
                 self.utt.last_interim = now
                 self._interim(now)
         self._maybe_utterance_end(now)
+
+    def _new_utterance(self, start: float, audio: bytes) -> _Utterance:
+        gap, last = self.server.line_gap_s, self.line_last_voiced
+        if gap is not None and last is not None and start - last < gap:
+            return _Utterance(start, audio, None, continues_line=True)
+        return _Utterance(start, audio, self.server._next_scripted())
 
     def _maybe_utterance_end(self, now: float) -> None:
         limit = self.params.utterance_end_ms
@@ -354,7 +369,11 @@ class _Session:
         self.utterance_end_from = utt.last_voiced
         words_from, words_to = utt.start, utt.last_voiced
         fn = self.server._callable
-        scripted = None if fn is not None else self.server._take_scripted()
+        self.line_last_voiced = utt.last_voiced
+        if fn is not None:
+            scripted = None
+        else:
+            scripted = "" if utt.continues_line else self.server._take_scripted()
         audio = bytes(utt.audio)
 
         async def text() -> str:
