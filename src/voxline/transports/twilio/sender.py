@@ -29,6 +29,7 @@ LEAD_S = 0.06
 MARK_EVERY_FRAMES = 10
 # Behind schedule by more than this (a stalled loop): restart the schedule rather than burst.
 MAX_LATE_S = 0.2
+_SLACK_S = 1e-4  # float sums of 20 ms steps land a hair short of the lead
 
 Send = Callable[[str], Awaitable[None]]
 
@@ -77,7 +78,7 @@ class AgentSender:
         while pcm is not None:
             for frame in self._audio.push(pcm):
                 await self._media(frame, now)
-            if self._buffered_until - now >= LEAD_S:
+            if self._buffered_until - now >= LEAD_S - _SLACK_S:
                 break
             pcm = self._call.next_frame()  # Twilio's buffer is short of the lead: top it up
         if pcm is None and self._speaking:

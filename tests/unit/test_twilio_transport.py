@@ -1,0 +1,247 @@
+"""The Twilio transport's pure parts: signatures, TwiML, audio conversion, marks, pacing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import xml.etree.ElementTree as ET
+from collections import deque
+
+import numpy as np
+import pytest
+
+from voxline.audio.g711 import ulaw_decode, ulaw_encode
+from voxline.transports.twilio.audio import AgentAudio, CallerAudio
+from voxline.transports.twilio.marks import PlayoutMarks
+from voxline.transports.twilio.sender import LEAD_S, MARK_EVERY_FRAMES, AgentSender
+from voxline.transports.twilio.signature import TwilioSignature, public_url, with_scheme
+from voxline.transports.twilio.twiml import connect_stream, reject_busy
+
+# Twilio's documented example request: token, URL and POST parameters, and its signature.
+TOKEN = "12345"
+URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+12349013030",
+    "Digits": "1234",
+    "From": "+12349013030",
+    "To": "+18005551212",
+}
+SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def _documented_signature(token: str, url: str, params: dict[str, str]) -> str:
+    """HMAC-SHA1 over the URL followed by each parameter name and value, names sorted."""
+    data = url + "".join(k + params[k] for k in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+# -- signatures -----------------------------------------------------------------------------------
+
+
+def test_the_known_vector_is_valid_and_matches_the_documented_algorithm():
+    assert _documented_signature(TOKEN, URL, PARAMS) == SIGNATURE
+    signer = TwilioSignature(TOKEN)
+    assert signer.sign(URL, PARAMS) == SIGNATURE
+    assert signer.valid(URL, PARAMS, SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    "token, url, params, signature",
+    [
+        ("54321", URL, PARAMS, SIGNATURE),  # another account's token
+        (TOKEN, URL.replace("foo=1", "foo=2"), PARAMS, SIGNATURE),  # another URL
+        (TOKEN, URL, {**PARAMS, "Digits": "1235"}, SIGNATURE),  # a changed parameter
+        (TOKEN, URL, {**PARAMS, "Extra": "1"}, SIGNATURE),  # an added parameter
+        (TOKEN, URL, PARAMS, None),  # no header
+        (TOKEN, URL, PARAMS, ""),
+        (TOKEN, URL, PARAMS, SIGNATURE[:-2]),
+    ],
+)
+def test_anything_else_fails(token, url, params, signature):
+    assert not TwilioSignature(token).valid(url, params, signature)
+
+
+def test_a_sharedkey_sha256_signature_is_checked_with_the_named_algorithm():
+    data = URL + "".join(k + PARAMS[k] for k in sorted(PARAMS))
+    sha256 = base64.b64encode(hmac.new(b"secret", data.encode(), hashlib.sha256).digest()).decode()
+    signer = TwilioSignature("secret")
+    header = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
+    assert signer.valid(URL, PARAMS, sha256, header)
+    assert not signer.valid(URL, PARAMS, sha256)  # read as SHA1 without the header
+
+
+def test_the_public_url_replaces_what_the_server_saw_behind_a_proxy():
+    seen = "http://10.0.0.5:8080/twilio/voice?x=1"
+    assert public_url(seen, None) == seen
+    assert public_url(seen, "https://voice.clinic.example") == (
+        "https://voice.clinic.example/twilio/voice?x=1"
+    )
+    assert public_url("http://10.0.0.5/twilio/voice", "https://h.example/pre/") == (
+        "https://h.example/pre/twilio/voice"
+    )
+    assert with_scheme("https://h.example/twilio/stream", websocket=True) == (
+        "wss://h.example/twilio/stream"
+    )
+    assert with_scheme("ws://127.0.0.1:8/twilio/stream", websocket=False) == (
+        "http://127.0.0.1:8/twilio/stream"
+    )
+
+
+def test_a_stream_handshake_is_valid_signed_as_wss_or_https_and_nothing_else():
+    signer = TwilioSignature(TOKEN)
+    url = "https://voice.clinic.example/twilio/stream"
+    wss = "wss://voice.clinic.example/twilio/stream"
+    assert signer.valid_handshake(url, signer.sign(wss))
+    assert signer.valid_handshake(url, signer.sign(url))
+    assert not signer.valid_handshake(url, signer.sign("wss://other.example/twilio/stream"))
+    assert not signer.valid_handshake(url, None)
+
+
+# -- TwiML ----------------------------------------------------------------------------------------
+
+
+def test_connect_stream_twiml_carries_the_url_and_escaped_parameters():
+    xml = connect_stream(
+        "wss://voice.clinic.example/twilio/stream", {"From": "+1555 <&>", "CallSid": "CA1"}
+    )
+    root = ET.fromstring(xml)
+    assert root.tag == "Response"
+    (connect,) = list(root)
+    assert connect.tag == "Connect"
+    (stream,) = list(connect)
+    assert stream.tag == "Stream"
+    assert stream.get("url") == "wss://voice.clinic.example/twilio/stream"
+    params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert params == {"From": "+1555 <&>", "CallSid": "CA1"}
+
+
+def test_reject_busy():
+    root = ET.fromstring(reject_busy())
+    assert [(e.tag, e.get("reason")) for e in root] == [("Reject", "busy")]
+
+
+# -- audio ----------------------------------------------------------------------------------------
+
+
+def _tone(rate: int, seconds: float, hz: float = 440.0) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    return (np.sin(2 * np.pi * hz * t) * 8000).astype(np.int16).tobytes()
+
+
+def _rms(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2)))
+
+
+def test_caller_audio_becomes_20ms_frames_at_16k_and_keeps_its_level():
+    mulaw = ulaw_encode(_tone(8000, 1.0))
+    caller = CallerAudio()
+    frames = [f for i in range(0, len(mulaw), 160) for f in caller.push(mulaw[i : i + 160])]
+    assert len(frames) == 50 and all(len(f) == 640 for f in frames)  # one out per one in
+    middle = b"".join(frames[10:40])
+    assert _rms(middle) == pytest.approx(8000 / np.sqrt(2), rel=0.05)
+
+
+def test_agent_audio_becomes_160_byte_mulaw_frames_and_flush_keeps_the_tail():
+    pcm = _tone(16000, 0.5)
+    agent = AgentAudio()
+    frames = [f for i in range(0, len(pcm), 640) for f in agent.push(pcm[i : i + 640])]
+    frames += agent.flush()
+    assert all(len(f) == 160 for f in frames)
+    assert len(frames) == 26  # 500 ms, then the filter's 2 ms tail in a padded frame
+    assert _rms(ulaw_decode(b"".join(frames[5:20]))) == pytest.approx(8000 / np.sqrt(2), rel=0.05)
+
+
+# -- marks ----------------------------------------------------------------------------------------
+
+
+def test_marks_count_what_was_played_and_not_what_a_clear_dropped():
+    marks = PlayoutMarks()
+    assert marks.mark() is None  # nothing sent yet
+    marks.audio_sent(10)
+    first = marks.mark()
+    marks.audio_sent(10)
+    second = marks.mark()
+    marks.audio_sent(3)  # unmarked when the clear comes
+    assert marks.echoed(first) == "played"
+    assert marks.heard_ms == 200
+    marks.cleared()
+    assert marks.echoed(second) == "flushed"  # Twilio echoes what a clear dropped
+    assert marks.echoed(second) == "unknown"  # and only once
+    assert marks.echoed("nope") == "unknown"
+    assert (marks.heard_ms, marks.sent_ms, marks.acknowledged, marks.flushed) == (200, 460, 1, 1)
+    assert marks.in_flight == 0
+
+
+# -- the paced sender -------------------------------------------------------------------------
+
+
+class FakeCall:
+    """Stands for Call's outbound side: a queue of 20 ms frames, emptied on barge-in."""
+
+    def __init__(self, frames: int) -> None:
+        self.queue = deque(_tone(16000, frames * 0.02)[i : i + 640] for i in range(0, frames * 640, 640))
+        self.pulls = 0
+
+    def next_frame(self) -> bytes | None:
+        self.pulls += 1
+        return self.queue.popleft() if self.queue else None
+
+
+class Wire:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    def events(self, start: int = 0) -> list[str]:
+        return [m["event"] for m in self.sent[start:]]
+
+
+async def test_the_sender_keeps_only_the_lead_ahead_and_marks_every_stretch():
+    call, wire = FakeCall(frames=50), Wire()
+    sender = AgentSender(call, wire.send, "MZ1")
+    lead_frames = round(LEAD_S / 0.02)
+    for n in range(80):
+        await sender.tick(n * 0.02)
+        sent = wire.events().count("media")
+        # Real time plus the lead: never a flood, never starved while there is audio.
+        if call.queue:
+            assert sent == n + lead_frames, f"tick {n}: {sent} frames sent"
+    media = [m for m in wire.sent if m["event"] == "media"]
+    assert all(len(base64.b64decode(m["media"]["payload"])) == 160 for m in media)
+    assert len(media) == 51  # one second of audio, and the filter's tail in a padded frame
+    assert all(m["streamSid"] == "MZ1" for m in wire.sent)
+    # A mark after every MARK_EVERY_FRAMES frames, and one where the agent stopped.
+    events = wire.events()
+    marks = [i for i, e in enumerate(events) if e == "mark"]
+    assert len(marks) == -(-len(media) // MARK_EVERY_FRAMES)
+    assert events[-1] == "mark"
+    assert [events[: i].count("media") for i in marks[:-1]] == [
+        MARK_EVERY_FRAMES * (k + 1) for k in range(len(marks) - 1)
+    ]
+    assert sender.marks.sent_ms == len(media) * 20
+    assert call.pulls >= 80  # the engine's clock was pulled every tick, audio or not
+
+
+async def test_a_barge_in_sends_clear_on_the_next_tick_and_flushes_pending_marks():
+    call, wire = FakeCall(frames=100), Wire()
+    sender = AgentSender(call, wire.send, "MZ1")
+    for n in range(30):
+        await sender.tick(n * 0.02)
+    names = [m["mark"]["name"] for m in wire.sent if m["event"] == "mark"]
+    assert sender.acknowledged(names[0]) == "played"
+    call.queue.clear()  # what Call does on barge-in, before it tells the transport
+    sender.barge_in()
+    mark_at = len(wire.sent)
+    await sender.tick(30 * 0.02)
+    assert wire.events(mark_at)[0] == "clear"
+    assert sender.clears_sent == 1
+    assert "media" not in wire.events(mark_at)
+    # Twilio echoes the marks the clear dropped: none of them counts as heard.
+    assert [sender.acknowledged(n) for n in names[1:]] == ["flushed"] * (len(names) - 1)
+    assert sender.marks.heard_ms == MARK_EVERY_FRAMES * 20
