@@ -160,6 +160,45 @@ class TwilioSettings(BaseModel):
         return value.rstrip("/")
 
 
+class RecordsSettings(BaseModel):
+    """Call records (calls, turns, events) in a database, written off the audio path."""
+
+    model_config = {"extra": "forbid"}
+    enabled: bool = True
+    # SQLAlchemy URL, e.g. "postgresql+psycopg://voxline@db/voxline". None: a SQLite file in
+    # records_dir (zero set-up).
+    database_url: str | None = None
+    migrate: bool = True  # run the Alembic migrations to head at start-up
+    # While the database is unreachable, records go to this JSON-lines file and are replayed
+    # when it is back. None: records_dir/spool.jsonl.
+    spool_path: Path | None = None
+    retry_s: float = Field(default=5.0, gt=0)  # how often a down database is tried again
+    queue_max: int = Field(default=10_000, ge=10)
+
+
+class TelemetrySettings(BaseModel):
+    """Metrics, logs and traces."""
+
+    model_config = {"extra": "forbid"}
+    metrics: bool = True  # /metrics and the histograms behind it
+    log_format: Literal["json", "console"] = "json"  # console: readable, for development
+    log_level: str = "INFO"
+    # Traces go to this OTLP/HTTP endpoint (e.g. "http://127.0.0.1:4318/v1/traces");
+    # None: tracing is off and costs nothing.
+    otlp_endpoint: str | None = None
+    service_name: str = "voxline"
+    # Per-component budgets (DESIGN.md); a turn over any of them flags its call for review.
+    budgets_ms: dict[str, float] = Field(
+        default_factory=lambda: {
+            "stt_latency_ms": 120.0,
+            "llm_first_token_ms": 250.0,
+            "tts_first_chunk_ms": 100.0,
+            "turn_latency_ms": 800.0,
+        }
+    )
+    stt_reconnections_flag: int = 3  # this many STT reconnections in a call flag it
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXLINE_",
@@ -175,6 +214,8 @@ class Settings(BaseSettings):
     endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
     webrtc: WebRTCSettings = Field(default_factory=WebRTCSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     # Cloud vendors: keys, and endpoints (None: the vendor's own; set them to reach a proxy,
     # a self-hosted model, or the local protocol servers of `voxline.testing`).

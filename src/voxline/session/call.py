@@ -68,11 +68,21 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 @dataclass(frozen=True)
 class CallEvent:
     kind: str  # speech_started | endpoint | transcript | agent_clause | barge_in | turn | error
-    #          | dtmf
+    #          | dtmf | call_started | call_ended
     data: dict[str, Any] = field(default_factory=dict)
+    at_ns: int | None = None  # on the call's clock
 
 
 Observer = Callable[[CallEvent], None]
+# Told of every new Call, whatever the transport (telemetry attaches its observer here), so no
+# transport has to remember to.
+_call_watchers: list[Callable[["Call"], None]] = []
+
+
+def watch_calls(watcher: Callable[["Call"], None]) -> Callable[[], None]:
+    """Call `watcher(call)` for every Call created from now on; returns the way to stop."""
+    _call_watchers.append(watcher)
+    return lambda: _call_watchers.remove(watcher) if watcher in _call_watchers else None
 
 
 @dataclass
@@ -100,9 +110,11 @@ class Call:
         system_prompt: str = CLINIC_SYSTEM_PROMPT,
         vad: VoiceDetector | None = None,
         toolbox: Toolbox | None = None,
+        caller: str | None = None,
     ) -> None:
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.transport = transport
+        self.caller = caller  # the caller's address or number, as the transport knows it
         self.providers = providers
         self.settings = settings
         self.clock = CallClock()
@@ -129,6 +141,8 @@ class Call:
         # What the caller said in turns cut off before any answer was heard: said again next.
         self._unanswered: list[asyncio.Future[Transcript]] = []
         self._hung_up = False
+        for watcher in list(_call_watchers):
+            watcher(self)
 
     # -- the transport's side ---------------------------------------------------------------
 
@@ -169,6 +183,23 @@ class Call:
         return answering or self.out.speaking
 
     async def run(self) -> list[TurnRecord]:
+        self._emit("call_started", caller=self.caller)
+        failure: str | None = None
+        try:
+            return await self._run()
+        except BaseException as err:  # told to observers, then raised on
+            failure = f"{type(err).__name__}: {err}"
+            raise
+        finally:
+            self._emit(
+                "call_ended",
+                error=failure,
+                stt_reconnections=getattr(self._stt, "reconnections", 0),
+                dropped_frames=self.dropped_frames,
+                speculative_turns_dropped=self.speculative_turns_dropped,
+            )
+
+    async def _run(self) -> list[TurnRecord]:
         self._stt = await self.providers.stt.open_stream(ENGINE_RATE)
         if self.settings.endpointing.source == "provider" and hasattr(self._stt, "on_endpoint"):
             self._provider_endpoints = True
@@ -373,6 +404,7 @@ class Call:
             async for chunk in audio:
                 stamps.stamp(Mark.TTS_FIRST_CHUNK)
                 await self.out.play(chunk)
+        stamps.stamp(Mark.TTS_DONE)
 
     async def _reply_clauses(
         self,
@@ -405,6 +437,7 @@ class Call:
                     for clause in chunker.push(item):
                         if text := self._to_speech(clause, stamps):
                             yield text
+            stamps.stamp(Mark.LLM_DONE)
             for clause in chunker.flush():  # say what came before the tool call now
                 if text := self._to_speech(clause, stamps):
                     yield text
@@ -443,7 +476,7 @@ class Call:
             log.warning("call %s: apology failed too: %s", self.call_id, err)
 
     def _emit(self, kind: str, **data: Any) -> None:
-        event = CallEvent(kind, data)
+        event = CallEvent(kind, data, self.clock.now_ns())
         for observer in self._observers:
             observer(event)
 

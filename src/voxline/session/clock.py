@@ -21,9 +21,11 @@ class Mark(StrEnum):
     STT_FINAL = "stt_final"  # final transcript available
     LLM_REQUEST = "llm_request"
     LLM_FIRST_TOKEN = "llm_first_token"
+    LLM_DONE = "llm_done"  # the first LLM request's stream ended (tool rounds may follow)
     FIRST_CLAUSE = "first_clause"  # first clause complete in the chunker
     TTS_REQUEST = "tts_request"  # first text sent to TTS
     TTS_FIRST_CHUNK = "tts_first_chunk"
+    TTS_DONE = "tts_done"  # the turn's last TTS chunk was handed to playout
     FIRST_AUDIO_OUT = "first_audio_out"  # first agent frame handed to the transport
     LAST_AUDIO_OUT = "last_audio_out"
     BARGE_IN_DETECTED = "barge_in_detected"  # caller speech confirmed over agent audio
