@@ -43,3 +43,8 @@ def test_the_page_assets_ship_as_package_data():
     static = resources.files("voxline.server").joinpath("static")
     names = {entry.name for entry in static.iterdir()}
     assert {"index.html", "app.js", "style.css", "voice-gap.js"} <= names
+
+
+def test_other_transports_are_listed_by_name_and_fields():
+    page = render_index(info(transports=[{"name": "twilio", "webhook": "/twilio/voice"}]))
+    assert "<li>twilio: webhook /twilio/voice</li>" in page

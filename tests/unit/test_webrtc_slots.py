@@ -54,3 +54,12 @@ def test_unknown_ids_and_double_claims_are_refused():
 def test_max_calls_must_be_positive():
     with pytest.raises(ValueError):
         CallSlots(0)
+
+
+def test_a_held_slot_can_be_given_back_but_an_active_one_cannot():
+    slots = CallSlots(1, clock=Clock())
+    held = slots.hold()
+    assert slots.drop_hold(held) and slots.held == 0
+    active = slots.hold()
+    assert slots.claim(active)
+    assert not slots.drop_hold(active) and slots.active == 1

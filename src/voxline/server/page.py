@@ -61,4 +61,5 @@ def _transport(t: dict[str, Any]) -> str:
             f"</code> ({t['active_calls']} of {t['max_calls']} lines busy; "
             '<a href="/webrtc/stats">/webrtc/stats</a>)</li>'
         )
-    return f"<li>{esc(str(t))}</li>"
+    details = "; ".join(f"{esc(str(k))} {esc(str(v))}" for k, v in t.items() if k != "name")
+    return f"<li>{esc(str(t.get('name', 'transport')))}: {details}</li>"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from selenium import webdriver
@@ -33,7 +35,6 @@ FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
-    "--use-fake-ui-for-media-stream",  # grant the mic without a prompt
     "--use-fake-device-for-media-stream",
     "--allow-loopback-in-peer-connection",  # offer 127.0.0.1 host candidates
     "--autoplay-policy=no-user-gesture-required",
@@ -70,9 +71,11 @@ def chromium(
     *,
     fake_audio: Path | None = None,
     loop_audio: bool = False,
+    deny_mic: bool = False,
     window: tuple[int, int] = (1200, 1400),
 ) -> Iterator[webdriver.Chrome]:
-    """A headless Chromium with a fresh profile; quit on exit."""
+    """A headless Chromium with a fresh profile; quit on exit. The mic permission is granted
+    without a prompt, or refused (`deny_mic`) as a person clicking "Block" would."""
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not Path(binary).exists():
             raise ChromiumMissing(f"{binary} is missing: apt-get install chromium chromium-driver")
@@ -81,6 +84,7 @@ def chromium(
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
+    options.add_argument(f"--use-fake-ui-for-media-stream{'=deny' if deny_mic else ''}")
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={window[0]},{window[1]}")
     if fake_audio is not None:
@@ -93,3 +97,20 @@ def chromium(
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def page_state(driver: webdriver.Chrome) -> dict[str, Any]:
+    """The call page's `window.voxline` (state, transcript, turns, voice-to-voice, errors)."""
+    return driver.execute_script("return window.voxline")
+
+
+def wait_page(
+    driver: webdriver.Chrome, good: Callable[[dict[str, Any]], Any], timeout_s: float
+) -> dict[str, Any]:
+    """Poll the page's state until `good(state)` is truthy or time runs out; the last state."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = page_state(driver)
+        if good(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)

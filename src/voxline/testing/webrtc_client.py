@@ -139,6 +139,10 @@ class ScriptedCaller:
         await self.send({"type": "hangup"})
         await asyncio.wait_for(self.closed.wait(), 10)
 
+    async def close_signalling(self) -> None:
+        """Drop the signalling socket only, as a closed tab does; media keeps flowing."""
+        await self._ws.close()
+
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()

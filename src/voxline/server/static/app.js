@@ -91,6 +91,8 @@ async function startCall() {
       video: false,
     });
   } catch (err) {
+    // Give the held line back at once rather than letting it lapse: the server may be near full.
+    fetch(`/webrtc/calls/${line.call_id}`, { method: "DELETE" }).catch(() => {});
     const denied = err.name === "NotAllowedError" || err.name === "SecurityError";
     return fail(
       denied ? "mic_denied" : "mic_unavailable",

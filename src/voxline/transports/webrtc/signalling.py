@@ -4,6 +4,7 @@ over one WebSocket per call. The JSON schema is in messages.py and docs/webrtc.m
     POST /webrtc/calls   201 {"call_id", "signalling", "rtc_configuration", "hold_s"}
                          503 {"error": {"code": "server_full" | "not_ready" | "models_failed",
                                         "message"}}
+    DELETE /webrtc/calls/ID   give back a held line the page will not use (204, or 404)
     WS   /webrtc/ws?call_id=ID   (without call_id a slot is held and claimed at once)
     GET  /webrtc/stats   state-transition counts, set-up times, end reasons, ICE failures
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -67,6 +68,7 @@ class WebRTCService:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/webrtc/calls", self.create_call, methods=["POST"]),
+            Route("/webrtc/calls/{call_id}", self.drop_call, methods=["DELETE"]),
             WebSocketRoute("/webrtc/ws", self.signalling),
             Route("/webrtc/stats", self.stats_page),
         ]
@@ -77,6 +79,7 @@ class WebRTCService:
             "page": "/",
             "signalling": "/webrtc/ws",
             "active_calls": self.slots.active,
+            "held_calls": self.slots.held,
             "max_calls": self.slots.max_calls,
         }
 
@@ -106,6 +109,12 @@ class WebRTCService:
             "hold_s": self.slots.hold_s,
         }
         return JSONResponse(body, status_code=201)
+
+    async def drop_call(self, request: Request) -> Response:
+        if self.slots.drop_hold(request.path_params["call_id"]):
+            return Response(status_code=204)
+        message = "no line is held under that id (claimed calls end by hanging up)"
+        return JSONResponse({"error": {"code": "unknown_call", "message": message}}, 404)
 
     async def stats_page(self, request: Request) -> JSONResponse:
         return JSONResponse({**self.describe(), **self.stats.as_dict()})

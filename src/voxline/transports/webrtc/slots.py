@@ -53,6 +53,11 @@ class CallSlots:
         self._active.add(call_id)
         return True
 
+    def drop_hold(self, call_id: str) -> bool:
+        """Give back a held slot the page will not use (mic refused); False if not held."""
+        self._lapse()
+        return self._held.pop(call_id, None) is not None
+
     def release(self, call_id: str) -> None:
         self._held.pop(call_id, None)
         self._active.discard(call_id)

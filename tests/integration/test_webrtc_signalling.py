@@ -1,0 +1,240 @@
+"""WebRTC signalling and media against a real `voxline serve`, with an aiortc peer as the caller.
+
+The scripted caller speaks the page's protocol (hold a line, offer, trickle its candidates one
+message each, data channel "voxline"), so the whole path is real: signalling, ICE on loopback,
+DTLS, Opus both ways, the turn engine on the embedded models, the data channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import httpx
+import pytest
+import websockets
+
+from voxline.audio.frames import silence
+from voxline.audio.wav import read_wav
+from voxline.testing.serve_process import served
+from voxline.testing.webrtc_client import ScriptedCaller, split_candidates
+
+pytestmark = pytest.mark.models
+MAX_CALLS = 2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    env = {"VOXLINE_WEBRTC__MAX_CALLS": str(MAX_CALLS)}
+    with served(env, log_dir=tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@pytest.fixture
+async def idle(server):
+    """Every test starts with no call up (a previous test's call may still be closing)."""
+    await _wait_stats(server, lambda s: s["active_calls"] == s["held_calls"] == 0, 10)
+    return server
+
+
+async def _http(server, method: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        return await http.request(method, path)
+
+
+async def _stats(server) -> dict:
+    return (await _http(server, "GET", "/webrtc/stats")).json()
+
+
+async def _wait_stats(server, good, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = await _stats(server)
+        if good(stats) or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.1)
+
+
+def _ws_url(server, query: str = "") -> str:
+    return server.url.replace("http", "ws", 1) + "/webrtc/ws" + query
+
+
+def _mic(caller_wavs, name: str, lead_ms: int = 500) -> bytes:
+    return silence(48000, lead_ms) + read_wav(caller_wavs[name], 48000).pcm
+
+
+async def test_a_scripted_caller_is_answered_over_webrtc(idle, caller_wavs, key_words):
+    server = idle
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+    await caller.start()
+    try:
+        answered = await caller.wait_for(
+            lambda log: log.of_type("turn") and log.voice_to_voice_ms is not None, 60
+        )
+        assert answered, (caller.log.channel, server.log()[-3000:])
+        # The caller's voice-to-voice figure reaches the server's record of that turn.
+        assert await caller.wait_for(
+            lambda log: log.of_type("turn")[-1]["record"]["voice_to_voice_ms"] is not None, 10
+        )
+        await caller.wait_for(lambda log: log.agent_voiced_ms > 1000, 10)
+        await caller.hang_up()
+    finally:
+        await caller.close()
+    log = caller.log
+
+    # Signalling: the answer carries the server's candidates and their end; ours were trickled.
+    assert re.search(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host", log.answer_sdp)
+    assert "a=end-of-candidates" in log.answer_sdp
+    assert log.trickled >= 1
+    connected = log.of_type("connected", "signalling")
+    assert len(connected) == 1 and connected[0]["setup_ms"] > 0
+    assert log.signalling[-1] == {"type": "bye", "reason": "hangup"}
+
+    # Data channel: the question transcribed, the agent's state, and the turn's record.
+    heard = " ".join(m["text"] for m in log.of_type("transcript") if m["final"]).lower()
+    assert all(word in heard for word in key_words["hours"]), heard
+    states = [m["state"] for m in log.of_type("state")]
+    assert states.index("caller_speaking") < states.index("thinking") < states.index("speaking")
+    record = log.of_type("turn")[-1]["record"]
+    assert record["transport"] == "webrtc" and record["outcome"] == "answered"
+    assert record["reply"] and record["latency"]["turn_latency_ms"] is not None
+    assert record["voice_to_voice_ms"] == log.voice_to_voice_ms > 0
+
+    # Media: the spoken answer arrived as audio energy on the caller's received track.
+    assert log.agent_voiced_ms > 1000
+
+    stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+    transitions = stats["state_transitions"]["server"]
+    assert transitions["ice"]["checking"] >= 1 and transitions["ice"]["completed"] >= 1
+    assert transitions["connection"]["connected"] >= 1
+    assert any(e["call_id"] == log.call_id and e["reason"] == "hangup" for e in stats["ended_recent"])
+    assert connected[0]["setup_ms"] in stats["setup_ms_recent"]
+
+
+async def test_malformed_messages_get_json_errors_and_the_call_goes_on(idle, caller_wavs):
+    server = idle
+    async with websockets.connect(_ws_url(server)) as ws:
+        async def exchange(raw) -> dict:
+            await ws.send(raw)
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+        assert (await exchange("{not json"))["code"] == "bad_json"
+        assert (await exchange(b"\x00\xff"))["code"] == "bad_json"
+        assert (await exchange('{"type": "dance"}'))["code"] == "unknown_type"
+        bad = await exchange(json.dumps({"type": "offer", "sdp": "v=0\r\nm=video 9 x\r\n"}))
+        assert bad == {"type": "error", "code": "bad_sdp", "fatal": False,
+                       "message": bad["message"]} and "audio" in bad["message"]
+        too_big = await exchange(json.dumps({"type": "offer", "sdp": "v=0" + "x" * 70_000}))
+        assert too_big["code"] == "message_too_large"
+        garbled = await exchange(json.dumps({"type": "candidate", "candidate": "candidate:1 x",
+                                             "sdpMid": "0"}))
+        assert garbled["code"] == "bad_candidate"
+
+        # After all that, a good offer on the same socket is answered.
+        caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+        try:
+            caller.pc.addTrack(caller.mic)
+            await caller.pc.setLocalDescription(await caller.pc.createOffer())
+            answer = await exchange(json.dumps({"type": "offer", "sdp": caller.pc.localDescription.sdp}))
+            assert answer["type"] == "answer" and answer["sdp"].startswith("v=0")
+            again = await exchange(json.dumps({"type": "offer", "sdp": caller.pc.localDescription.sdp}))
+            assert again["code"] == "unexpected_offer"
+        finally:
+            await caller.pc.close()
+    assert (await _http(server, "GET", "/healthz")).json()["status"] == "ok"
+    stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+    assert stats["active_calls"] == 0
+
+
+async def test_past_max_calls_the_server_answers_503_with_json(idle):
+    server = idle
+    sockets = [await websockets.connect(_ws_url(server)) for _ in range(MAX_CALLS)]
+    try:
+        await asyncio.sleep(0.3)  # both claimed
+        full = await _http(server, "POST", "/webrtc/calls")
+        assert full.status_code == 503 and full.headers["Retry-After"]
+        assert full.json()["error"]["code"] == "server_full"
+        assert full.json()["error"]["max_calls"] == MAX_CALLS
+        async with websockets.connect(_ws_url(server)) as extra:
+            refused = json.loads(await asyncio.wait_for(extra.recv(), 10))
+            assert refused["code"] == "server_full" and refused["fatal"] is True
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(extra.recv(), 10)
+            assert closed.value.rcvd.code == 1013
+    finally:
+        for ws in sockets:
+            await ws.close()
+    await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+    line = await _http(server, "POST", "/webrtc/calls")
+    assert line.status_code == 201, line.text
+    body = line.json()
+    assert body["rtc_configuration"] == {"iceServers": [], "iceTransportPolicy": "all"}
+    assert body["signalling"] == f"/webrtc/ws?call_id={body['call_id']}"
+    # Claim the held line and hang up, so it does not linger for the next test.
+    async with websockets.connect(_ws_url(server, f"?call_id={body['call_id']}")) as ws:
+        await ws.send(json.dumps({"type": "hangup"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "bye", "reason": "hangup"}
+
+
+async def test_a_held_line_can_be_given_back(idle):
+    line = (await _http(idle, "POST", "/webrtc/calls")).json()
+    assert (await _stats(idle))["held_calls"] == 1
+    assert (await _http(idle, "DELETE", f"/webrtc/calls/{line['call_id']}")).status_code == 204
+    assert (await _stats(idle))["held_calls"] == 0
+    again = await _http(idle, "DELETE", f"/webrtc/calls/{line['call_id']}")
+    assert again.status_code == 404 and again.json()["error"]["code"] == "unknown_call"
+
+
+async def test_an_unknown_call_id_is_refused(idle):
+    async with websockets.connect(_ws_url(idle, "?call_id=0123456789ab")) as ws:
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert refused["code"] == "unknown_call" and "POST /webrtc/calls" in refused["message"]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd.code == 1008
+
+
+async def test_a_closed_socket_ends_the_call_within_5_s(idle, caller_wavs):
+    server = idle
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours", lead_ms=20_000))
+    await caller.start()
+    try:
+        assert await caller.wait_for(lambda log: log.of_type("connected", "signalling"), 20)
+        assert (await _stats(server))["active_calls"] == 1
+        await caller.close_signalling()  # the tab's socket goes; its media keeps flowing meanwhile
+        closed_at = time.monotonic()
+        stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+        waited = time.monotonic() - closed_at
+    finally:
+        await caller.close()
+    assert stats["active_calls"] == 0, f"call still up {waited:.1f} s after its socket closed"
+    ended = [e for e in stats["ended_recent"] if e["call_id"] == caller.log.call_id]
+    assert ended and ended[0]["reason"] == "signalling_closed"
+
+
+async def test_ice_with_no_usable_candidates_ends_the_call_with_the_reason(idle, caller_wavs):
+    server = idle
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+    try:
+        caller.pc.addTrack(caller.mic)
+        await caller.pc.setLocalDescription(await caller.pc.createOffer())
+        sdp, _ = split_candidates(caller.pc.localDescription.sdp)
+        async with websockets.connect(_ws_url(server)) as ws:
+            await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
+            mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-000000000000.local 50000 typ host"
+            await ws.send(json.dumps({"type": "candidate", "candidate": mdns, "sdpMid": "0"}))
+            await ws.send(json.dumps({"type": "end_of_candidates"}))
+            seen = []
+            while not seen or seen[-1]["type"] != "bye":
+                seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+    finally:
+        await caller.pc.close()
+    assert seen[0]["type"] == "answer"
+    reason = seen[-1]["reason"]
+    assert reason.startswith("ice_failed: no usable remote candidates (1 mdns refused)"), reason
+    stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+    assert stats["state_transitions"]["server"]["ice"]["failed"] >= 1
+    assert stats["refused_remote_candidates"]["mdns"] >= 1
+    assert any(f["reason"] in reason for f in stats["ice_failures_recent"])
