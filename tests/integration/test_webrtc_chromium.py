@@ -86,6 +86,7 @@ def test_chromium_caller_is_answered_and_the_page_times_voice_to_voice(
     assert state["errors"] == [] and ended["endReason"] == "hangup"
     assert state["setupMs"] > 0
     assert "checking" in state["iceStates"] and "connected" in state["iceStates"]
+    assert state["path"] == {"local": "host", "remote": "host", "protocol": "udp"}
 
     # The question was transcribed by the agent, and the page shows it.
     caller = " ".join(t["text"] for t in state["transcript"] if t["who"] == "caller").lower()

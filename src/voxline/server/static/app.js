@@ -26,6 +26,7 @@ const view = (window.voxline = {
   transcript: [], // {who, text, final}
   agentVoicedMs: 0, // received agent audio above -40 dBFS
   iceStates: [],
+  path: null, // the selected ICE pair: {local, remote, protocol}, e.g. relay -> host over udp
   errors: [], // {code, message}
   endReason: null,
   relay: params.get("relay") === "1",
@@ -182,6 +183,7 @@ async function onSignal(message) {
     view.setupMs = message.setup_ms;
     $("setup-ms").textContent = `${Math.round(message.setup_ms)} ms`;
     say("In a call. Speak any time.");
+    showPath();
   } else if (message.type === "error") {
     const text = `The server refused a message (${message.code}): ${message.message}`;
     notice(message.code, message.code === "server_full"
@@ -192,6 +194,26 @@ async function onSignal(message) {
     if (kind !== "hangup") notice(kind, `${END_TEXT[kind] || "Call ended."} (${message.reason})`);
     endCall(message.reason, { tellServer: false });
   }
+}
+
+// Which candidate pair carries the media (host, srflx or relay on each side), from getStats.
+async function showPath() {
+  if (!call) return;
+  const stats = await call.pc.getStats();
+  let pair = null;
+  stats.forEach((report) => {
+    if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+  });
+  if (!pair) {
+    stats.forEach((report) => {
+      if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
+    });
+  }
+  if (!pair) return;
+  const local = stats.get(pair.localCandidateId);
+  const remote = stats.get(pair.remoteCandidateId);
+  view.path = { local: local.candidateType, remote: remote.candidateType, protocol: local.protocol };
+  $("ice-path").textContent = `${view.path.local} → ${view.path.remote} (${view.path.protocol})`;
 }
 
 // -- during the call --------------------------------------------------------------------------
