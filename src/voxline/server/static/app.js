@@ -20,7 +20,8 @@ const LATENCIES = [
 const view = (window.voxline = {
   state: "idle", // idle | starting | connecting | connected | ended | failed
   callId: null,
-  setupMs: null,
+  setupMs: null, // offer -> ICE connected, timed by the server
+  browserSetupMs: null, // offer sent -> ICE connected, timed by this page
   voiceToVoice: [], // ms, one per answer, measured here
   turns: [], // TurnRecord dicts from the server
   transcript: [], // {who, text, final}
@@ -141,6 +142,7 @@ async function startCall() {
     } else if (state === "disconnected") {
       say("Connection interrupted, trying to recover…");
     } else if (state === "connected" || state === "completed") {
+      if (view.browserSetupMs === null) view.browserSetupMs = Math.round((performance.now() - call.offerAt) * 10) / 10;
       if (view.state === "connected") say("In a call. Speak any time.");
     }
   };
@@ -158,6 +160,7 @@ async function startCall() {
   call.ws = ws;
   ws.onopen = async () => {
     await pc.setLocalDescription(await pc.createOffer());
+    call.offerAt = performance.now();
     send({ type: "offer", sdp: pc.localDescription.sdp });
     call.sent = true;
     for (const message of call.early.splice(0)) send(message);

@@ -54,10 +54,13 @@ class BrowserCall:
         stats: WebRTCStats,
         *,
         toolbox: Toolbox | None = None,
+        caller: str | None = None,
         on_connected: Callable[[float | None], None] | None = None,
     ) -> None:
         self.call_id = call_id
-        self.call = Call(providers, settings, transport="webrtc", call_id=call_id, toolbox=toolbox)
+        self.call = Call(
+            providers, settings, transport="webrtc", call_id=call_id, toolbox=toolbox, caller=caller
+        )
         self._settings = settings
         self._stats = stats
         self._on_connected = on_connected

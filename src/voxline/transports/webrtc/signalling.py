@@ -171,6 +171,7 @@ class WebRTCService:
             self.settings,
             self.stats,
             toolbox=self._toolbox() if self._toolbox else None,
+            caller=ws.client.host if ws.client else None,  # the page's address, as seen here
             on_connected=lambda ms: outbox.put_nowait(wire.connected(call_id, ms)),
         )
         self.calls[call_id] = session
