@@ -199,6 +199,55 @@ class TelemetrySettings(BaseModel):
     stt_reconnections_flag: int = 3  # this many STT reconnections in a call flag it
 
 
+class SIPSettings(BaseModel):
+    """Phone calls straight from a SIP trunk: UDP SIP on host:port, RTP on a port range."""
+
+    model_config = {"extra": "forbid"}
+    enabled: bool = False
+    host: str = "127.0.0.1"  # where the SIP listener binds
+    port: int = Field(default=5060, ge=0, le=65535)  # 0: any free port (tests)
+    # The address put in Contact and SDP. Unset: host (which then may not be 0.0.0.0).
+    public_address: str | None = None
+    rtp_port_min: int = Field(default=20000, ge=1024, le=65534)
+    rtp_port_max: int = Field(default=20999, ge=1025, le=65535)
+    # Source networks whose requests are served; others get 403. Say 0.0.0.0/0 to allow all.
+    allow_from: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # Digest auth (RFC 2617/7616 MD5) of inbound requests; empty: none asked.
+    auth_users: dict[str, SecretStr] = Field(default_factory=dict)
+    auth_realm: str = "voxline"
+    auth_challenge: Literal["www", "proxy"] = "www"  # 401 WWW- or 407 Proxy-Authenticate
+    ring_ms: int = Field(default=0, ge=0, le=60000)  # ring before answering (0: answer now)
+    max_calls: int = Field(default=20, ge=1)  # concurrent SIP calls per worker
+    # Outbound calls (dialer): the trunk's SIP URI and its digest credentials.
+    trunk_uri: str | None = None
+    trunk_username: str | None = None
+    trunk_password: SecretStr | None = None
+
+    @field_validator("allow_from")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(n.strip(), strict=False)) for n in networks]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SIPSettings:
+        if self.rtp_port_min >= self.rtp_port_max:
+            raise ValueError(
+                f"rtp_port_min ({self.rtp_port_min}) must be below rtp_port_max "
+                f"({self.rtp_port_max})"
+            )
+        address = self.public_address or self.host
+        if ipaddress.ip_address(address).is_unspecified:
+            raise ValueError(
+                f"SIP host {self.host} is not an address callers can send media to: set "
+                "VOXLINE_SIP__PUBLIC_ADDRESS to the address that goes into Contact and SDP"
+            )
+        return self
+
+    @property
+    def media_address(self) -> str:
+        return self.public_address or self.host
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXLINE_",
@@ -214,6 +263,7 @@ class Settings(BaseSettings):
     endpointing: EndpointingSettings = Field(default_factory=EndpointingSettings)
     webrtc: WebRTCSettings = Field(default_factory=WebRTCSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    sip: SIPSettings = Field(default_factory=SIPSettings)
     records: RecordsSettings = Field(default_factory=RecordsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
