@@ -25,6 +25,10 @@ from voxline.agent.tools import Toolbox
 from voxline.config import Settings
 from voxline.providers.registry import Providers, check_names
 from voxline.server.page import render_index
+from voxline.telemetry.hub import Telemetry
+from voxline.telemetry.logs import configure_logging
+from voxline.telemetry.metrics_endpoint import metrics_endpoint
+from voxline.telemetry.webrtc_tap import ObservedWebRTCStats
 from voxline.transports.twilio import TwilioService
 from voxline.transports.webrtc.signalling import WebRTCService
 
@@ -66,9 +70,11 @@ class ServerState:
         }
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Starlette:
     check_names(settings)  # a bad provider name fails here, before the server binds
+    configure_logging(settings.telemetry.log_format, settings.telemetry.log_level)
     state = ServerState(settings)
+    telemetry = telemetry or Telemetry.from_settings(settings)
     clinic = functools.cache(lambda: AppointmentBook(settings.clinic_db))
     webrtc = WebRTCService(
         settings,
@@ -76,6 +82,7 @@ def create_app(settings: Settings) -> Starlette:
         load_error=lambda: state.error,
         toolbox=lambda: Toolbox(clinic().tools()),
     )
+    webrtc.stats = ObservedWebRTCStats(telemetry)  # ICE states and end reasons to telemetry
     state.transports.append(webrtc)
     twilio = TwilioService(  # POST /twilio/voice, WebSocket /twilio/stream
         settings,
@@ -86,12 +93,14 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        telemetry.start()
         task = asyncio.create_task(state.load())
         yield
         await webrtc.shutdown()
         task.cancel()
         if state.providers is not None:
             await state.providers.aclose()
+        await asyncio.to_thread(telemetry.close)  # the queued records, off the loop
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse(state.describe())
@@ -108,6 +117,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/", index),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(
+                lambda: telemetry.sync_provider_counters(state.providers))),
             *webrtc.routes(),
             *twilio.routes(),
             Mount("/static", StaticFiles(packages=[("voxline.server", "static")]), name="static"),
@@ -115,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.voxline = state
+    app.state.telemetry = telemetry
     app.state.twilio = twilio
     return app
 
