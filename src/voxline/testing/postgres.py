@@ -58,7 +58,9 @@ class Postgres:
         return f"postgresql+psycopg://{USER}@{HOST}:{self.port}/{USER}"
 
     def _run(self, *args: str) -> None:
-        done = subprocess.run([*self._as_user, *args], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [*self._as_user, *args], check=False, capture_output=True, text=True, timeout=60
+        )
         if done.returncode != 0:
             raise PostgresError(f"{args[0]} failed: {done.stdout}{done.stderr}")
 
