@@ -90,6 +90,8 @@ class WebRTCSettings(BaseModel):
     # (aioice's choice). Tests pin ["127.0.0.1"].
     host_addresses: list[str] = Field(default_factory=list)
     max_calls: int = Field(default=20, ge=1)  # concurrent browser calls per worker
+    # A call whose ICE has not connected this long after the answer ends ("ice_timeout").
+    ice_timeout_s: float = Field(default=20.0, gt=0)
 
     @field_validator("turn_urls")
     @classmethod

@@ -23,11 +23,15 @@ from voxline.testing.webrtc_client import ScriptedCaller, split_candidates
 
 pytestmark = pytest.mark.models
 MAX_CALLS = 2
+ICE_TIMEOUT_S = 5  # loopback ICE connects in tens of ms; this keeps the timeout test short
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {"VOXLINE_WEBRTC__MAX_CALLS": str(MAX_CALLS)}
+    env = {
+        "VOXLINE_WEBRTC__MAX_CALLS": str(MAX_CALLS),
+        "VOXLINE_WEBRTC__ICE_TIMEOUT_S": str(ICE_TIMEOUT_S),
+    }
     with served(env, log_dir=tmp_path_factory.mktemp("serve")) as running:
         yield running
 
@@ -238,3 +242,30 @@ async def test_ice_with_no_usable_candidates_ends_the_call_with_the_reason(idle,
     assert stats["state_transitions"]["server"]["ice"]["failed"] >= 1
     assert stats["refused_remote_candidates"]["mdns"] >= 1
     assert any(f["reason"] in reason for f in stats["ice_failures_recent"])
+
+
+async def test_ice_that_never_connects_ends_the_call_at_the_timeout(idle, caller_wavs):
+    server = idle
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+    try:
+        caller.pc.addTrack(caller.mic)
+        await caller.pc.setLocalDescription(await caller.pc.createOffer())
+        sdp, _ = split_candidates(caller.pc.localDescription.sdp)
+        async with websockets.connect(_ws_url(server)) as ws:
+            # An offer, then nothing: no candidates, no end-of-candidates, no checks.
+            await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
+            answered_at = None
+            seen = []
+            while not seen or seen[-1]["type"] != "bye":
+                seen.append(json.loads(await asyncio.wait_for(ws.recv(), ICE_TIMEOUT_S + 20)))
+                if seen[-1]["type"] == "answer":
+                    answered_at = time.monotonic()
+            waited = time.monotonic() - answered_at
+    finally:
+        await caller.pc.close()
+    assert seen[-1]["reason"] == (
+        f"ice_timeout: not connected {ICE_TIMEOUT_S} s after the answer (0 remote candidates)"
+    )
+    assert waited >= ICE_TIMEOUT_S - 0.5  # not before the deadline
+    stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
+    assert stats["end_reasons"]["ice_timeout"] >= 1

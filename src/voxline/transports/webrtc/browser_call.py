@@ -36,9 +36,6 @@ from voxline.transports.webrtc.stats import EndedCall, WebRTCStats
 
 log = logging.getLogger(__name__)
 
-# ICE must connect this long after the answer, or the call ends ("ice_timeout"): aioice waits
-# for more candidates for ever until the browser signals their end, which a page may never do.
-ICE_TIMEOUT_S = 20.0
 # A Call's listening loop gets this long to finish its turn after hang-up before it is cancelled.
 HANGUP_GRACE_S = 3.0
 # Browser candidates that arrive before the offer wait here (a page may race them).
@@ -168,10 +165,13 @@ class BrowserCall:
             self.end(f"error: {type(err).__name__}: {err}")
 
     async def _ice_deadline(self) -> None:
-        await asyncio.sleep(ICE_TIMEOUT_S)
+        # aioice waits for more candidates for ever until the browser signals their end, which
+        # a page may never do: past the deadline the call ends instead of hanging.
+        timeout_s = self._settings.webrtc.ice_timeout_s
+        await asyncio.sleep(timeout_s)
         if self.ice.setup_ms is None and self.ice.failure is None:
             self.end(
-                f"ice_timeout: not connected {ICE_TIMEOUT_S:.0f} s after the answer "
+                f"ice_timeout: not connected {timeout_s:g} s after the answer "
                 f"({self.ice.remote_candidates} remote candidates)"
             )
 
