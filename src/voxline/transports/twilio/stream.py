@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voxline.agent.tools import Toolbox
+from voxline.audio.frames import FRAME_MS
 from voxline.config import Settings
 from voxline.protocols.twilio_media import (
     Connected,
@@ -74,6 +75,7 @@ class StreamSummary:
     marks_acknowledged: int = 0
     marks_flushed: int = 0  # echoes of marks a clear dropped
     clears_sent: int = 0
+    barge_in_dropped_ms: int = 0  # queued agent audio a barge-in dropped before it was sent
     caller_frames: int = 0  # 20 ms frames handed to the engine
 
     def log_line(self) -> str:
@@ -86,6 +88,7 @@ class StreamSummary:
             f"agent_sent_ms={self.agent_audio_sent_ms} "
             f"agent_heard_ms={self.agent_audio_heard_ms} marks={self.marks_sent}/"
             f"{self.marks_acknowledged}/{self.marks_flushed} clears={self.clears_sent} "
+            f"barge_in_dropped_ms={self.barge_in_dropped_ms} "
             f"ignored={ignored}"
         )
 
@@ -108,6 +111,8 @@ class TwilioStream:
         self._caller_frames = 0
         self.call: Call | None = None
         self.sender: AgentSender | None = None
+        self.stream_sid = ""
+        self._barge_in_dropped_frames = 0
 
     # -- the socket ------------------------------------------------------------------------------
 
@@ -158,6 +163,7 @@ class TwilioStream:
                         start.stream_sid, start.media_format)
             await self._close(WS_UNSUPPORTED_DATA)
             return None
+        self.stream_sid = start.stream_sid
         call = self.call = Call(
             self._providers, self._settings, transport="twilio", toolbox=self._toolbox
         )
@@ -235,6 +241,7 @@ class TwilioStream:
     def _on_call_event(self, event: CallEvent) -> None:
         if event.kind == "barge_in" and self.sender is not None:
             self.sender.barge_in()
+            self._barge_in_dropped_frames += event.data.get("dropped_frames", 0)
 
     async def _close(self, code: int = 1000) -> None:
         if self._closed:
@@ -242,8 +249,8 @@ class TwilioStream:
         self._closed = True
         try:
             await self._ws.close(code)
-        except (RuntimeError, OSError):
-            pass  # already closing from the other side
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the peer is already gone
 
     def _summary(self, start: Start, ended_by: str) -> StreamSummary:
         assert self.call is not None and self.sender is not None
@@ -263,5 +270,6 @@ class TwilioStream:
             marks_acknowledged=marks.acknowledged,
             marks_flushed=marks.flushed,
             clears_sent=self.sender.clears_sent,
+            barge_in_dropped_ms=self._barge_in_dropped_frames * FRAME_MS,
             caller_frames=self._caller_frames,
         )
