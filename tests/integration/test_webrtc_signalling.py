@@ -269,3 +269,39 @@ async def test_ice_that_never_connects_ends_the_call_at_the_timeout(idle, caller
     assert waited >= ICE_TIMEOUT_S - 0.5  # not before the deadline
     stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
     assert stats["end_reasons"]["ice_timeout"] >= 1
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,;:!?").lower() for w in text.split()]
+
+
+async def test_talking_over_the_agent_stops_its_audio_and_cuts_the_answer_to_what_was_sent(
+    idle, caller_wavs
+):
+    server = idle
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+    await caller.start()
+    try:
+        assert await caller.wait_for(lambda log: log.agent_voiced_ms > 0, 60), caller.log.channel
+        await asyncio.sleep(0.3)
+        caller.mic.say(read_wav(caller_wavs["wednesday"], 48000).pcm)  # talks over the answer
+        assert await caller.wait_for(lambda log: log.barge_in_at is not None, 10)
+        assert await caller.wait_for(lambda log: log.of_type("turn"), 20)
+        await asyncio.sleep(1.0)
+        await caller.hang_up()
+    finally:
+        await caller.close()
+    log = caller.log
+    first = log.of_type("turn")[0]["record"]
+    assert first["outcome"] == "interrupted" and first["interrupted"] is True
+    # What the caller heard is where the track stood: a strict prefix of the reply.
+    heard, reply = _words(first["heard"]), _words(first["reply"])
+    assert heard and len(heard) < len(reply) and reply[: len(heard)] == heard, first
+    assert first["latency"]["barge_in_stop_ms"] is not None
+    # The agent was audible just before the barge-in, and silent right after it (the caller
+    # is still talking, and the next answer waits for the endpoint window).
+    before = [loud for at, loud in log.agent_loud if log.barge_in_at - 0.5 <= at < log.barge_in_at]
+    after = [loud for at, loud in log.agent_loud
+             if log.barge_in_at + 0.25 <= at < log.barge_in_at + 0.75]
+    assert sum(before) >= 5, "the agent was not speaking before the barge-in"
+    assert len(after) >= 20 and not any(after), "agent audio kept arriving after the barge-in"

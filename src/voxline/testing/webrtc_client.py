@@ -41,18 +41,28 @@ def voiced_windows(pcm: bytes) -> np.ndarray:
 
 
 class ScriptedMic(MediaStreamTrack):
-    """Plays 48 kHz PCM16 once in paced 20 ms frames, then silence; notes when voice ended."""
+    """Plays 48 kHz PCM16 once in paced 20 ms frames, then silence; notes when voice ended.
+    `say(pcm)` speaks more from the next frame on (to answer, or to talk over the agent)."""
 
     kind = "audio"
 
     def __init__(self, pcm48: bytes) -> None:
         super().__init__()
-        self._frames = list(frames_of(pcm48, RATE))
-        voiced = np.nonzero(voiced_windows(pcm48))[0]
-        self._last_voiced_frame = int(voiced[-1] * 5 // FRAME_MS) if len(voiced) else None
+        self._frames: list[bytes] = []
+        self._last_voiced_frame: int | None = None
         self._n = 0
+        self.say(pcm48)
         self._start: float | None = None
         self.voice_ended_at: float | None = None  # time.monotonic() of the last voiced frame
+
+    def say(self, pcm48: bytes) -> None:
+        start = max(self._n, len(self._frames))
+        self._frames[len(self._frames) :] = [bytes(RATE // 50 * 2)] * (start - len(self._frames))
+        self._frames += frames_of(pcm48, RATE)
+        voiced = np.nonzero(voiced_windows(pcm48))[0]
+        if len(voiced):
+            self._last_voiced_frame = start + int(voiced[-1] * 5 // FRAME_MS)
+            self.voice_ended_at = None
 
     async def recv(self):  # -> av.AudioFrame
         if self.readyState != "live":
@@ -81,6 +91,8 @@ class CallLog:
     trickled: int = 0
     agent_pcm: bytearray = field(default_factory=bytearray)  # received agent audio, 48 kHz
     agent_voiced_ms: float = 0.0
+    agent_loud: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, voiced) per frame
+    barge_in_at: float | None = None  # when the data channel said barge_in
     voice_to_voice_ms: float | None = None
 
     def of_type(self, kind: str, source: str = "channel") -> list[dict[str, Any]]:
@@ -110,7 +122,7 @@ class ScriptedCaller:
         pin_host_addresses(["127.0.0.1"])
         self.pc.addTrack(self.mic)
         channel = self.pc.createDataChannel("voxline")
-        channel.on("message", lambda raw: self.log.channel.append(json.loads(raw)))
+        channel.on("message", self._on_channel)
         self._channel = channel
         self.pc.on("track", self._on_track)
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -164,6 +176,12 @@ class ScriptedCaller:
         finally:
             self.closed.set()
 
+    def _on_channel(self, raw: str) -> None:
+        message = json.loads(raw)
+        self.log.channel.append(message)
+        if message.get("type") == "barge_in" and self.log.barge_in_at is None:
+            self.log.barge_in_at = time.monotonic()
+
     def _on_track(self, track: MediaStreamTrack) -> None:
         self._media = asyncio.create_task(self._listen(track))
 
@@ -177,6 +195,7 @@ class ScriptedCaller:
             self.log.agent_pcm += pcm
             voiced = voiced_windows(pcm)
             self.log.agent_voiced_ms += float(voiced.sum()) * 5
+            self.log.agent_loud.append((time.monotonic(), bool(voiced.any())))
             if voiced.any() and self.log.voice_to_voice_ms is None and self.mic.voice_ended_at:
                 at = time.monotonic() - (len(voiced) - int(np.argmax(voiced))) * 5 / 1000
                 self.log.voice_to_voice_ms = round((at - self.mic.voice_ended_at) * 1000, 1)
