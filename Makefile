@@ -12,7 +12,8 @@ DEMO_DIR := var/demo
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_VERSION := 0.3.36
 # Real peers for the WebRTC tests: headless Chromium driven by chromedriver, and coturn.
-DEBIAN_PKGS := chromium chromium-driver coturn
+# promtool (prometheus) checks the alert rules; postgresql runs the call-records tests.
+DEBIAN_PKGS := chromium chromium-driver coturn prometheus postgresql
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: serve test setup debian models llama demo doctor bench clean
@@ -41,7 +42,8 @@ $(VENV)/.deps: $(VENV)/.created pyproject.toml
 # coturn service is disabled so it never holds 3478 (without systemd, /etc/default/coturn
 # leaves it off).
 debian: $(VENV)/.debian
-$(VENV)/.debian: | $(VENV)/.created
+# Re-checked when this Makefile changes, so a package added to DEBIAN_PKGS gets installed.
+$(VENV)/.debian: Makefile | $(VENV)/.created
 	@if dpkg -s $(DEBIAN_PKGS) >/dev/null 2>&1; then \
 	  echo "== Debian packages present: $(DEBIAN_PKGS)"; \
 	else \
@@ -49,8 +51,9 @@ $(VENV)/.debian: | $(VENV)/.created
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_PKGS); \
 	fi
-	@if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now coturn.service || true; fi
+	@if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now coturn.service prometheus.service postgresql.service || true; fi
 	chromium --version && chromedriver --version && command -v turnserver
+	promtool --version >/dev/null && ls /usr/lib/postgresql/*/bin/initdb
 	@touch $@
 
 # llama-cpp-python has no binary wheel: it compiles llama.cpp (~5-8 min on 2 cores).
