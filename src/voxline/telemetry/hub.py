@@ -60,12 +60,12 @@ class Telemetry:
             from voxline.telemetry.tracing import otlp_tracer_provider
 
             tracer_provider = otlp_tracer_provider(t.otlp_endpoint, t.service_name)
-        return cls(
-            settings,
-            metrics=default_metrics() if t.metrics else None,
-            recorder=Recorder.from_settings(settings) if settings.records.enabled else None,
-            tracer_provider=tracer_provider,
-        )
+        metrics = default_metrics() if t.metrics else None
+        recorder = None
+        if settings.records.enabled:
+            count = (lambda result, n: metrics.record_ops.labels(result).inc(n)) if metrics else None
+            recorder = Recorder.from_settings(settings, on_result=count)
+        return cls(settings, metrics=metrics, recorder=recorder, tracer_provider=tracer_provider)
 
     def start(self) -> None:
         if self.recorder is not None:

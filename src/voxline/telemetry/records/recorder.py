@@ -6,6 +6,7 @@ beside it. `submit` is the only thing the event loop calls, and it never waits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -28,21 +29,28 @@ class Recorder:
         queue_max: int = 10_000,
         migrate: bool = True,
         redact: Redactor = redact_text,
+        on_result: Callable[[str, int], None] | None = None,
     ) -> None:
         self.url = url
         self.redact = redact
         self.writer = RecordWriter(
             lambda: make_engine(url), Spool(spool), retry_s=retry_s, queue_max=queue_max,
-            migrate_schema=migrate,
+            migrate_schema=migrate, on_result=on_result,
         )
         self._reader: Engine | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, redact: Redactor = redact_text) -> Recorder:
+    def from_settings(
+        cls,
+        settings: Settings,
+        redact: Redactor = redact_text,
+        on_result: Callable[[str, int], None] | None = None,
+    ) -> Recorder:
         records = settings.records
         return cls(
             database_url(settings), spool_path(settings), retry_s=records.retry_s,
             queue_max=records.queue_max, migrate=records.migrate, redact=redact,
+            on_result=on_result,
         )
 
     def start(self) -> None:

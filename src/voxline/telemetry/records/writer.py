@@ -55,7 +55,10 @@ class RecordWriter:
         retry_s: float = 5.0,
         queue_max: int = 10_000,
         migrate_schema: bool = True,
+        on_result: Callable[[str, int], None] | None = None,
     ) -> None:
+        """`on_result(result, count)` is told where ops went: written, spooled, replayed or
+        rejected (the metrics count them); it runs on the writer thread."""
         self.spool = spool
         self.rejected_path = spool.path.with_name(spool.path.stem + ".rejected.jsonl")
         self.retry_s = retry_s
@@ -65,6 +68,7 @@ class RecordWriter:
         self.rejected = 0
         self.overflowed = 0  # ops spooled by `submit` itself because the queue was full
         self.db_up: bool | None = None  # None until the first try
+        self._on_result = on_result
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self._migrate = migrate_schema
@@ -90,6 +94,7 @@ class RecordWriter:
             # The writer is far behind: a short append on this thread beats losing the record.
             self.spool.append([op])
             self.overflowed += 1
+            self._count("spooled", 1)
             self._mark_handled(1)
 
     # -- waiting (tests, shutdown) ----------------------------------------------------------------
@@ -170,7 +175,7 @@ class RecordWriter:
             return
         try:
             self._apply(batch)
-            self.written += len(batch)
+            self._count("written", len(batch))
         except SQLAlchemyError as err:
             if is_outage(err):
                 self._down(err)
@@ -181,8 +186,8 @@ class RecordWriter:
     def _replay(self) -> None:
         def apply(ops: list[Op]) -> None:
             self._apply(ops)
-            self.written += len(ops)
-            self.replayed += len(ops)
+            self._count("written", len(ops))
+            self._count("replayed", len(ops))
 
         try:
             count = self.spool.replay(apply)
@@ -218,20 +223,25 @@ class RecordWriter:
         for op in batch:
             try:
                 self._apply([op])
-                self.written += 1
+                self._count("written", 1)
             except SQLAlchemyError as err:
                 if is_outage(err):
                     self._down(err)
                     self._to_spool([op])
                     continue
-                self.rejected += 1
+                self._count("rejected", 1)
                 log.error("records: op refused by the database: %s", err)
                 with open(self.rejected_path, "a", encoding="utf-8") as file:
                     file.write(json.dumps({"op": op, "error": str(err)}, default=str) + "\n")
 
     def _to_spool(self, batch: list[Op]) -> None:
         self.spool.append(batch)
-        self.spooled += len(batch)
+        self._count("spooled", len(batch))
+
+    def _count(self, result: str, count: int) -> None:
+        setattr(self, result, getattr(self, result) + count)
+        if self._on_result is not None:
+            self._on_result(result, count)
 
     def _down(self, err: BaseException) -> None:
         if self.db_up is not False:
