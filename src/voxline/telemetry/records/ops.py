@@ -41,6 +41,8 @@ def call_row(
     }
     if "ended_at" in row and isinstance(row["ended_at"], datetime):
         row["ended_at"] = row["ended_at"].isoformat()
+    # An unknown caller or provider leaves what an earlier op wrote (the op is an upsert).
+    row = {k: v for k, v in row.items() if v is not None or k in fields}
     return {"op": "call", "row": row}
 
 
