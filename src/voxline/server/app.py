@@ -24,11 +24,13 @@ from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.tools import Toolbox
 from voxline.config import Settings
 from voxline.providers.registry import Providers, check_names
+from voxline.server.dashboard import Dashboard
 from voxline.server.page import render_index
 from voxline.telemetry.hub import Telemetry
 from voxline.telemetry.logs import configure_logging
 from voxline.telemetry.metrics_endpoint import metrics_endpoint
 from voxline.telemetry.webrtc_tap import ObservedWebRTCStats
+from voxline.transports.sip import SipAgent
 from voxline.transports.twilio import TwilioService
 from voxline.transports.webrtc.signalling import WebRTCService
 
@@ -90,12 +92,27 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
         toolbox=lambda: Toolbox(clinic().tools()),
     )
     state.transports.append(twilio)
+    sip = None
+    if settings.sip.enabled:  # UDP SIP from a trunk, beside the HTTP server
+        sip = SipAgent(
+            settings,
+            providers=lambda: state.providers if state.ready.is_set() else None,
+            toolbox=lambda: Toolbox(clinic().tools()),
+            on_ended=lambda ended: telemetry.transport_ended(ended.call_id, ended.ended_by),
+        )
+        state.transports.append(sip)
+
+    dashboard = Dashboard(lambda: telemetry.recorder, settings.telemetry.budgets_ms)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         telemetry.start()
         task = asyncio.create_task(state.load())
+        if sip is not None:
+            await sip.start()
         yield
+        if sip is not None:
+            await sip.stop()
         await webrtc.shutdown()
         task.cancel()
         if state.providers is not None:
@@ -119,6 +136,7 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(
                 lambda: telemetry.sync_provider_counters(state.providers))),
+            *dashboard.routes(),  # /calls, /calls/{call_id}
             *webrtc.routes(),
             *twilio.routes(),
             Mount("/static", StaticFiles(packages=[("voxline.server", "static")]), name="static"),
@@ -128,5 +146,6 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
     app.state.voxline = state
     app.state.telemetry = telemetry
     app.state.twilio = twilio
+    app.state.sip = sip
     return app
 

@@ -40,7 +40,8 @@ class JitterStats:
     played: int = 0
     late: int = 0
     duplicates: int = 0
-    concealed: int = 0
+    concealed: int = 0  # frames rebuilt from the last one after a loss or underrun
+    comfort: int = 0  # frames of comfort noise (a long loss, or the caller stopped sending)
     dropped: int = 0  # discarded to bound or shrink the delay
     resyncs: int = 0
 
@@ -95,7 +96,8 @@ class JitterBuffer:
         """One packet's decoded audio (None: a slot with no audio, e.g. a DTMF event packet).
         False when it was late or a duplicate and so not kept."""
         self.stats.received += 1
-        self._measure_jitter(timestamp, arrival_s)
+        if pcm is not None:  # event packets repeat one timestamp: they say nothing of jitter
+            self._measure_jitter(timestamp, arrival_s)
         if self._next is None:
             self._next = self._newest = seq
         elif not seq_newer(seq, self._next) and seq != self._next:
@@ -174,11 +176,12 @@ class JitterBuffer:
 
     def _conceal(self) -> Played:
         self._loss_run += 1
-        self.stats.concealed += 1
         if self._last is not None and self._loss_run <= len(FADE):
+            self.stats.concealed += 1
             samples = np.frombuffer(self._last, dtype="<i2").astype(np.float32)
             faded = samples * FADE[self._loss_run - 1]
             return Played(faded.astype("<i2").tobytes(), "concealed")
+        self.stats.comfort += 1
         n = len(self._last) // 2 if self._last else self.frame_samples
         noise = self._rng.normal(0.0, COMFORT_NOISE_RMS, n)
         return Played(np.clip(noise, -32768, 32767).astype("<i2").tobytes(), "comfort")

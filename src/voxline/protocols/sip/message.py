@@ -113,6 +113,15 @@ class Headers:
         self.remove(name)
         self._items.insert(at, (name, value))
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Change the first line of `name` in place (the top Via, say)."""
+        name = canonical_name(name)
+        for i, (n, _) in enumerate(self._items):
+            if n == name:
+                self._items[i] = (name, value)
+                return
+        self._items.append((name, value))
+
     def remove(self, name: str) -> None:
         name = canonical_name(name)
         self._items = [(n, v) for n, v in self._items if n != name]
