@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 LLAMA_VERSION := 0.3.36
 # Real peers for the WebRTC tests: headless Chromium driven by chromedriver, and coturn.
 # promtool (prometheus) checks the alert rules; postgresql runs the call-records tests.
-DEBIAN_PKGS := chromium chromium-driver coturn prometheus postgresql
+DEBIAN_PKGS := chromium chromium-driver coturn prometheus postgresql sip-tester baresip
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: serve test setup debian models llama demo doctor bench clean
@@ -52,7 +52,7 @@ $(VENV)/.debian: Makefile | $(VENV)/.created
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_PKGS); \
 	fi
 	@if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now coturn.service prometheus.service postgresql.service || true; fi
-	chromium --version && chromedriver --version && command -v turnserver
+	chromium --version && chromedriver --version && command -v turnserver && command -v sipp && command -v baresip
 	promtool --version >/dev/null && ls /usr/lib/postgresql/*/bin/initdb
 	@touch $@
 
