@@ -65,6 +65,7 @@ def one_call(url: str, wav: Path, profile_dir: Path) -> dict[str, Any]:
 
 def run(calls: int, work: Path) -> dict[str, Any]:
     lines = synthesize_lines(work / "callers")
+    load_before = os.getloadavg()
     results = []
     with served(log_dir=work / "serve") as server:
         for n in range(calls):
@@ -83,7 +84,12 @@ def run(calls: int, work: Path) -> dict[str, Any]:
                 flush=True,
             )
             time.sleep(1)  # let the worker finish closing the call
-    return summarize_calls(results)
+    summary = summarize_calls(results)
+    # Other work on the machine shares its two cores with the models and the browser.
+    summary["machine"]["load_average_1m"] = {
+        "before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)
+    }
+    return summary
 
 
 def summarize_calls(results: list[dict[str, Any]]) -> dict[str, Any]:

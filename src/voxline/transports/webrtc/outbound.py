@@ -21,9 +21,6 @@ from voxline.transports.webrtc.av_frames import audio_frame
 
 OPUS_RATE = 48000
 SAMPLES_48K = OPUS_RATE * FRAME_MS // 1000
-# After this many silent ticks the resampler's filter holds only zeros, so silence frames are
-# sent without running it: an idle call costs no DSP.
-QUIET_TICKS = 5
 # Behind schedule by more than this (a stalled loop), restart the schedule instead of bursting
 # the backlog at the browser.
 MAX_LATE_S = 0.2
@@ -49,7 +46,7 @@ class AgentAudioTrack(MediaStreamTrack):
         self._silence_48k = silence(OPUS_RATE)
         self._start: float | None = None
         self._ticks = 0
-        self._quiet = QUIET_TICKS  # a fresh track starts idle
+        self._quiet = SPEAKING_HANGOVER_TICKS  # ticks since the last agent frame
         self._speaking = False
         self.agent_frames = 0  # 20 ms frames of agent audio sent: the track position
         self.late_restarts = 0
@@ -85,14 +82,14 @@ class AgentAudioTrack(MediaStreamTrack):
             self._quiet = 0
             self.agent_frames += 1
         self._track_speaking()
-        if agent is None and self._quiet > QUIET_TICKS:
-            return self._ready.popleft() if self._ready else self._silence_48k
-        # Silent ticks just after audio still run the filter, so its tail comes out as sound.
+        # The resampler runs on every tick, silence included (~15 us): soxr hands its output
+        # out in bursts of ~1.5 frames, and only a stream that never stops keeps a frame ready
+        # at every tick. Restarted at each reply, it would leave a 20 ms hole after the first
+        # frame of speech.
         pcm = self._resampler.process(agent if agent is not None else self._silence_16k)
         self._ready.extend(self._splitter.push(pcm))
-        # The resampler's output lags its input by the filter delay, and comes in uneven
-        # pieces: until a whole frame exists the browser gets silence, and a tick that
-        # completes two frames keeps one for the next tick.
+        # Until the filter's delay has passed (the call's first tick or two) there is no
+        # whole frame yet: the browser gets silence.
         return self._ready.popleft() if self._ready else self._silence_48k
 
     def _track_speaking(self) -> None:
