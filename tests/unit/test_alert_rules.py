@@ -3,6 +3,7 @@ naming only metrics voxline exports."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from voxline.session.latency import LATENCY_NAMES
 from voxline.telemetry.metrics import Metrics
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "ops" / "prometheus"
@@ -46,3 +48,23 @@ def test_rules_name_only_exported_metrics():
     named = set(re.findall(r"\bvoxline_[a-z_]+", RULES.read_text()))
     assert named, "no voxline metric in the rules"
     assert named <= exported, named - exported
+
+
+def test_grafana_dashboard_queries_only_exported_metrics():
+    registry = CollectorRegistry()
+    Metrics(registry)
+    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",),
+                "gauge": ("",)}
+    exported = {family.name + suffix for family in registry.collect()
+                for suffix in suffixes[family.type]}
+    dashboard = json.loads((RULES_DIR.parent / "grafana" / "voxline.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    named = {n for e in exprs for n in re.findall(r"\bvoxline_[a-z_]+", e)}
+    assert named <= exported, named - exported
+    # Every latency name of DESIGN.md has a panel, and panel ids are unique.
+    for name in LATENCY_NAMES:
+        assert any(f"voxline_{name}_bucket" in e for e in exprs), name
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    assert {"datasource", "transport"} <= variables
