@@ -12,7 +12,11 @@ Reported, p50/p95 over the calls:
 * set-up, offer -> ICE connected, timed by the server (aiortc) and by the page;
 * voice_to_voice_ms timed by the page from audio (end of the caller's voice on the mic track to
   the agent's first sound in the received track, WebAudio on one clock);
-* the server's turn figures for the same turns, to show where the time went.
+* the server's turn figures for the same turns, to show where the time went, and what is left
+  of voice-to-voice outside the turn engine (voice_to_voice - endpoint_delay - turn_latency):
+  both network directions, Opus, aiortc's and Chromium's jitter buffers, resampling, the
+  browser's capture and playout paths, and where the VAD and the page's -40 dBFS floor put the
+  end of the caller's voice.
 """
 
 from __future__ import annotations
@@ -50,16 +54,21 @@ def one_call(url: str, wav: Path, profile_dir: Path) -> dict[str, Any]:
         )
         driver.find_element(By.ID, "hangup").click()
     turn = state["turns"][-1] if state["turns"] else None
+    v2v = state["voiceToVoice"][0] if state["voiceToVoice"] else None
+    latency = turn["latency"] if turn else {}
+    engine = [latency.get("endpoint_delay_ms"), latency.get("turn_latency_ms")]
+    outside = None if v2v is None or None in engine else round(v2v - sum(engine), 1)
     return {
         "call_id": state["callId"],
         "errors": state["errors"],
         "setup_ms_server": state["setupMs"],
         "setup_ms_page": state["browserSetupMs"],
-        "voice_to_voice_ms": state["voiceToVoice"][0] if state["voiceToVoice"] else None,
+        "voice_to_voice_ms": v2v,
+        "outside_engine_ms": outside,
         "path": state["path"],
         "transcript": turn["transcript"] if turn else None,
         "outcome": turn["outcome"] if turn else None,
-        "latency": turn["latency"] if turn else {},
+        "latency": latency,
     }
 
 
@@ -101,6 +110,7 @@ def summarize_calls(results: list[dict[str, Any]]) -> dict[str, Any]:
         "setup_ms (server: offer -> ICE connected)": summarize(values("setup_ms_server")),
         "setup_ms (page: offer sent -> ICE connected)": summarize(values("setup_ms_page")),
         "voice_to_voice_ms (page, from audio)": summarize(values("voice_to_voice_ms")),
+        "outside the engine (v2v - endpoint - turn)": summarize(values("outside_engine_ms")),
         **{
             name: summarize([r["latency"][name] for r in results if r["latency"].get(name) is not None])
             for name in LATENCY_NAMES
