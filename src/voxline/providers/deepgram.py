@@ -3,8 +3,9 @@
 The socket is opened by ``open_stream`` so the first turn pays no handshake. Every pushed frame
 goes to Deepgram; final results are kept with their position in the call's audio, and
 ``transcribe()`` sends ``Finalize`` and waits until final results (normally the answering
-``from_finalize`` one) cover the audio pushed before it, then returns the words of the current
-utterance: those of the final results whose time lies after the utterance's start.
+``from_finalize`` one) cover the audio pushed before it, then returns the words of the utterance
+that was under way when it was called (even if the endpoint has ended it since): those of the
+final results whose time lies after that utterance's start.
 
 Positions: every pushed sample has a global index. Deepgram's times restart at 0 on a new
 connection, so each connection has an *origin*, the global index of its first sample. Audio after
@@ -158,6 +159,9 @@ class DeepgramStream:
     async def transcribe(self) -> Transcript:
         """Flush Deepgram with Finalize and return the current utterance's final transcript."""
         self._check_alive()
+        # The words are those of the utterance as it is now: the endpoint may end it (and move
+        # the window past it) before a slow answer to this Finalize comes.
+        begin = self._window_start()
         # Answered by position, not by counting answers: a Finalize with little audio behind it
         # may get no from_finalize result, and a late answer to an abandoned one must not count.
         target = self._pushed - self._slack
@@ -176,7 +180,7 @@ class DeepgramStream:
                 ) from None
             finally:
                 self._finalizing -= 1
-        return self._transcript()
+        return self._transcript(begin)
 
     def _check_alive(self) -> None:
         if self._failed is not None:
@@ -203,9 +207,10 @@ class DeepgramStream:
     def _window_start(self) -> int:
         return self._floor if self._utt_start is None else max(self._floor, self._utt_start)
 
-    def _transcript(self) -> Transcript:
-        """The final words of the current utterance, and the mean confidence of their results."""
-        begin = self._window_start()
+    def _transcript(self, begin: int | None = None) -> Transcript:
+        """The final words from `begin` (default: the current utterance's start) on, and the
+        mean confidence of their results."""
+        begin = self._window_start() if begin is None else begin
         texts: list[str] = []
         confidences: list[float] = []
         for seg in self._segments:

@@ -6,17 +6,20 @@ fault in the middle of a call, logs and counts the switch, and keeps the caller 
 * LLM: a provider that fails before its first token is skipped for this request; one that fails
   mid-answer ends this answer (the engine apologises) and the next request starts further down.
 * TTS: clauses not yet fully spoken are replayed to the next provider, so the answer goes on.
-* STT: the current utterance's audio is replayed into the next provider's stream.
+* STT: the call's recent audio, and where its utterances began and ended, are replayed into the
+  next provider's stream, which gives the transcript the failed one was asked for.
 After `cooldown_s` a chain tries its first provider again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from itertools import islice
 from typing import Any
 
 from voxline.audio.frames import FRAME_MS
@@ -155,7 +158,13 @@ class FallbackSTT(_Chain):
 
 
 class FallbackSTTStream:
-    """Feeds the working provider; keeps the utterance's audio to replay on a switch."""
+    """Feeds the working provider, and keeps what it was fed (the call's recent audio, and where
+    utterances began and ended) to replay into the next provider on a switch.
+
+    A transcript asked of a provider that fails is asked of the next one, as of the same moment:
+    the next provider is fed what the failed one had been fed when it was asked (so an utterance
+    the endpoint has ended since is still the one transcribed), then what came after.
+    """
 
     MAX_KEPT_MS = 30_000
 
@@ -164,64 +173,134 @@ class FallbackSTTStream:
         self.rate = rate
         self._index = 0
         self._active: STTStream | None = None
-        self._frames: deque[bytes] = deque(maxlen=self.MAX_KEPT_MS // FRAME_MS)
-        self._utterance_ms: float | None = None  # as given to begin_utterance
-        self._frames_since_begin = 0
+        # What was fed, in order: a frame (bytes), begin_utterance (its ms), end_utterance (None).
+        self._fed: deque[bytes | float | None] = deque()
+        self._fed_total = 0  # items ever fed; `_fed` holds the last of them
+        self._fed_frames = 0
+        self._head_begin: float | None = None  # an utterance open before `_fed[0]`: its ms ago
+        self._switching: asyncio.Future[None] | None = None  # a replay is under way
+        self._closing: set[asyncio.Task[None]] = set()
 
-    async def open(self, after: int = -1) -> None:
+    async def open(self) -> None:
+        self._active = await self._open_after(-1)
+
+    async def _open_after(self, after: int) -> STTStream:
         error: ProviderError | None = None
         for index in [i for i in self.chain.order() if i > after]:
             try:
-                self._active = await self.chain.members[index].open_stream(self.rate)
-                self._index = index
-                return
+                stream = await self.chain.members[index].open_stream(self.rate)
             except ProviderError as err:
                 self.chain.failed(index, err)
                 error = err
+                continue
+            self._index = index
+            return stream
         raise error or ProviderError("no STT provider left in the chain")
 
+    def _feed(self, item: bytes | float | None) -> None:
+        self._fed.append(item)
+        self._fed_total += 1
+        self._fed_frames += isinstance(item, bytes)
+        while self._fed_frames > self.MAX_KEPT_MS // FRAME_MS:
+            old = self._fed.popleft()
+            if not isinstance(old, bytes):
+                self._head_begin = old
+                continue
+            self._fed_frames -= 1
+            if self._head_begin is not None:
+                self._head_begin += FRAME_MS
+        if self._switching is None:  # during a switch, the replay catches the new one up
+            assert self._active is not None
+            _give(self._active, item)
+
     def push(self, frame: bytes) -> None:
-        self._frames.append(frame)
-        self._frames_since_begin += 1
-        assert self._active is not None
-        self._active.push(frame)
+        self._feed(frame)
 
     def begin_utterance(self, started_ms_ago: float) -> None:
-        self._utterance_ms = started_ms_ago
-        self._frames_since_begin = 0
-        assert self._active is not None
-        self._active.begin_utterance(started_ms_ago)
+        self._feed(float(started_ms_ago))
 
     def end_utterance(self) -> None:
-        self._utterance_ms = None
-        assert self._active is not None
-        self._active.end_utterance()
+        self._feed(None)
 
     async def transcribe(self) -> Transcript:
+        asked_at = self._fed_total
         while True:
-            assert self._active is not None
+            if self._switching is not None:
+                await asyncio.shield(self._switching)
+            stream = self._active
+            assert stream is not None
             try:
-                return await self._active.transcribe()
+                return await stream.transcribe()
             except ProviderError as err:
+                if self._switching is not None or stream is not self._active:
+                    continue  # another transcription is switching: ask the next provider
                 if self._index + 1 >= len(self.chain.members):
                     raise
                 self.chain.failed(self._index, err)
-                await self._switch()
+                return await self._switch(asked_at)
 
-    async def _switch(self) -> None:
+    async def _switch(self, asked_at: int) -> Transcript:
+        """Move to the next provider; return its transcript as of `asked_at` items fed."""
         failed = self._active
-        await self.open(after=self._index)
-        assert self._active is not None
-        for frame in self._frames:  # the new provider hears the utterance from the start
-            self._active.push(frame)
-        if self._utterance_ms is not None:
-            self._active.begin_utterance(self._utterance_ms + self._frames_since_begin * FRAME_MS)
-        if failed is not None:
-            try:
-                await failed.aclose()
-            except ProviderError:
-                pass
+        done = asyncio.get_running_loop().create_future()
+        self._switching = done
+        try:
+            while True:
+                stream = await self._open_after(self._index)
+                base = self._fed_total - len(self._fed)
+                if self._head_begin is not None:
+                    stream.begin_utterance(self._head_begin)
+                for item in islice(self._fed, 0, max(0, asked_at - base)):
+                    _give(stream, item)
+                adopt = True  # also when this transcription is cancelled (the caller went on)
+                try:
+                    return await stream.transcribe()
+                except ProviderError as err:
+                    if self._index + 1 >= len(self.chain.members):
+                        raise  # the last provider is kept: it may answer the next time
+                    adopt = False
+                    self.chain.failed(self._index, err)
+                    self._close_soon(stream)
+                finally:
+                    if adopt:
+                        self._adopt(stream, asked_at)
+        finally:
+            self._switching = None
+            done.set_result(None)
+            if failed is not None and failed is not self._active:
+                self._close_soon(failed)
+
+    def _adopt(self, stream: STTStream, replayed: int) -> None:
+        """Make `stream` the active one, fed what came after the first `replayed` items."""
+        base = self._fed_total - len(self._fed)
+        for item in islice(self._fed, max(0, replayed - base), None):
+            _give(stream, item)
+        self._active = stream
+
+    def _close_soon(self, stream: STTStream) -> None:
+        """Close a stream we have moved away from without holding up the turn."""
+        task = asyncio.get_running_loop().create_task(_close_quietly(stream))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
         if self._active is not None:
             await self._active.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing)
+
+
+def _give(stream: STTStream, item: bytes | float | None) -> None:
+    if isinstance(item, bytes):
+        stream.push(item)
+    elif item is None:
+        stream.end_utterance()
+    else:
+        stream.begin_utterance(item)
+
+
+async def _close_quietly(stream: STTStream) -> None:
+    try:
+        await stream.aclose()
+    except ProviderError as err:
+        log.info("closing an STT stream that failed: %s", err)

@@ -33,8 +33,8 @@ from voxline.agent.context import Conversation
 from voxline.agent.heard import heard_text
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.speech_text import speakable
-from voxline.audio.frames import ENGINE_RATE
 from voxline.agent.tools import Toolbox
+from voxline.audio.frames import ENGINE_RATE
 from voxline.config import Settings
 from voxline.providers.base import Message, STTStream, ToolCall, Transcript
 from voxline.providers.registry import Providers
@@ -310,7 +310,7 @@ class Call:
         except Exception as err:  # noqa: BLE001 - a failed STT costs this turn, not the call
             log.warning("call %s: STT failed: %s", self.call_id, err)
             self._emit("error", stage="stt", error=str(err))
-            transcript = Transcript(text="")
+            transcript = _NotHeard(text="", error=err)
         stamps.stamp(Mark.STT_FINAL)
         return transcript
 
@@ -360,8 +360,11 @@ class Call:
                 self._unanswered = pending
             raise
         record.transcript = " ".join(p for p in parts if p)
-        record.stt_confidence = turn.transcription.result().confidence
+        heard = turn.transcription.result()
+        record.stt_confidence = heard.confidence
         if not record.transcript:
+            if isinstance(heard, _NotHeard):
+                raise heard.error  # the caller spoke and the STT failed: they hear an apology
             record.outcome = "no_speech"
             return
         self._emit("transcript", text=record.transcript, speculative=not turn.confirmed.is_set())
@@ -479,6 +482,13 @@ class Call:
         event = CallEvent(kind, data, self.clock.now_ns())
         for observer in self._observers:
             observer(event)
+
+
+@dataclass(frozen=True)
+class _NotHeard(Transcript):
+    """What a failed transcription leaves: no words, and the error."""
+
+    error: Exception = field(default_factory=Exception)
 
 
 def _known(transcript: Transcript) -> asyncio.Future[Transcript]:
