@@ -48,7 +48,8 @@ def waterfall_svg(
     lo = min(0.0, *starts)
     hi = max(*ends, voice_to_voice_ms or 0.0)
     step = _nice_step(hi - lo)
-    lo = math.floor(lo / step) * step
+    # A stage that starts a hair before the origin (stamps rounded to µs) needs no extra tick.
+    lo = 0.0 if lo > -0.02 * step else math.floor(lo / step) * step
     hi = math.ceil(hi / step) * step or step
     plot_w = width - LABEL_W - 20
     height = len(rows) * ROW_H + 34
