@@ -8,39 +8,16 @@ an offer without G.711 gets 488.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
-from voxline.config import SIPSettings
-from voxline.testing.sip_peers import free_udp_port, have, run_sipp, write_pcmu
-from voxline.transports.sip import SipAgent
+from voxline.testing.sip_peers import have, run_sipp, sip_agent, wait_for, write_pcmu
 
 pytestmark = [
     pytest.mark.models,
     pytest.mark.skipif(not have("sipp"), reason="sipp (Debian sip-tester) is not installed: "
                        "make debian"),
 ]
-
-
-@contextlib.asynccontextmanager
-async def sip_agent(settings, providers, **sip):
-    low = free_udp_port() & ~1
-    config = SIPSettings(enabled=True, port=0, rtp_port_min=20000 + low % 20000,
-                         rtp_port_max=20000 + low % 20000 + 200, **sip)
-    agent = SipAgent(settings.model_copy(update={"sip": config}), lambda: providers)
-    await agent.start()
-    try:
-        yield agent
-    finally:
-        await agent.stop()
-
-
-async def wait_for(predicate, timeout_s: float, what: str) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.1)
-    assert predicate(), what
 
 
 async def test_a_spoken_question_over_rtp_is_transcribed_and_answered(

@@ -21,6 +21,33 @@ from voxline.audio.wav import read_wav, write_wav
 SCENARIOS = Path(__file__).resolve().parents[3] / "tests" / "sip"
 
 
+@contextlib.asynccontextmanager
+async def sip_agent(settings, providers, **sip):
+    """A started SipAgent on a free loopback port with its own RTP range; `sip` overrides
+    SIPSettings fields (ring_ms, allow_from, auth_users...)."""
+    from voxline.config import SIPSettings
+    from voxline.transports.sip import SipAgent
+
+    low = 20000 + (free_udp_port() & ~1) % 20000
+    config = SIPSettings(enabled=True, port=0, rtp_port_min=low, rtp_port_max=low + 200, **sip)
+    agent = SipAgent(settings.model_copy(update={"sip": config}), lambda: providers)
+    await agent.start()
+    try:
+        yield agent
+    finally:
+        await agent.stop()
+
+
+async def wait_for(predicate, timeout_s: float, what: str) -> None:
+    """Poll `predicate` until true; fail with `what` after `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not predicate():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{what} (waited {timeout_s:.0f} s)") from None
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
