@@ -119,3 +119,14 @@ async def test_a_source_outside_the_allowlist_is_refused(settings, providers, tm
                                 fill={"TALK_MS": "100"})
     assert result.returncode != 0 and result.failed == 1
     assert agent.refused["forbidden"] >= 1 and not agent.finished
+
+
+async def test_hold_and_unhold_by_re_invite(settings, providers, tmp_path):
+    async with sip_agent(settings, providers) as agent:
+        result = await run_sipp("uac_hold.xml", agent.port, tmp_path, timeout_s=30)
+        await wait_for(lambda: agent.finished, 10, "the call did not end")
+    assert result.returncode == 0, result.output[-2000:]
+    (summary,) = agent.finished
+    assert summary.holds == 1 and summary.ended_by == "bye"
+    # Two seconds up, one second held: the held second sent nothing, so well under 3 s.
+    assert 50 < summary.media.packets_out < 140
