@@ -11,7 +11,14 @@ import asyncio
 
 import pytest
 
-from voxline.testing.sip_peers import have, run_sipp, sip_agent, wait_for, write_pcmu
+from voxline.testing.sip_peers import (
+    free_udp_port,
+    have,
+    run_sipp,
+    sip_agent,
+    wait_for,
+    write_pcmu,
+)
 
 pytestmark = [
     pytest.mark.models,
@@ -130,3 +137,31 @@ async def test_hold_and_unhold_by_re_invite(settings, providers, tmp_path):
     assert summary.holds == 1 and summary.ended_by == "bye"
     # Two seconds up, one second held: the held second sent nothing, so well under 3 s.
     assert 50 < summary.media.packets_out < 140
+
+
+@pytest.mark.parametrize(("password", "answered"), [("s3cret", True), ("wrong", False)])
+async def test_an_outbound_call_answers_a_digest_challenge(
+    settings, providers, tmp_path, password, answered
+):
+    port = free_udp_port()
+    async with sip_agent(settings, providers) as agent:
+        far_end = asyncio.ensure_future(
+            run_sipp("uas_dialed.xml", None, tmp_path, listen=port, timeout_s=40))
+        await asyncio.sleep(1.0)  # sipp binds its port
+        dialing = asyncio.ensure_future(agent.dial(
+            f"sip:callee@127.0.0.1:{port}", username="dialer", password=password))
+        if answered:
+            await wait_for(lambda: any(c.answered for c in agent.calls.values()), 20,
+                           "the far end never answered")
+            await asyncio.sleep(2.0)  # the agent's comfort silence flows to the callee
+            for call in agent.calls.values():
+                call.hang_up()
+        summary = await asyncio.wait_for(dialing, 30)
+        result = await far_end
+    assert result.returncode == 0, result.output[-2000:]
+    assert summary.answered is answered
+    if answered:
+        assert summary.ended_by == "local" and summary.codec == "PCMU"
+        assert summary.media.packets_out > 50
+    else:
+        assert summary.ended_by == "rejected:403" and summary.media.packets_out == 0

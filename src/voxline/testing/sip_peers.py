@@ -73,19 +73,21 @@ class SippResult:
     failed: int
 
 
-async def run_sipp(scenario: str, port: int, workdir: Path, *, calls: int = 1,
+async def run_sipp(scenario: str, port: int | None, workdir: Path, *, calls: int = 1,
                    concurrent: int = 1, rate: float = 10, timeout_s: float = 90,
-                   fill: dict[str, str] | None = None) -> SippResult:
-    """Run tests/sip/<scenario> against 127.0.0.1:`port`; @NAME@ tokens are filled from
-    `fill` (sipp 3.6 does not expand -key values inside exec and pause)."""
+                   fill: dict[str, str] | None = None, listen: int | None = None) -> SippResult:
+    """Run tests/sip/<scenario> against 127.0.0.1:`port` (None: sipp answers calls on
+    `listen`); @NAME@ tokens are filled from `fill` (sipp 3.6 does not expand -key values
+    inside exec and pause)."""
     text = (SCENARIOS / scenario).read_text()
     for name, value in (fill or {}).items():
         text = text.replace(f"@{name}@", value)
     path = workdir / scenario
     path.write_text(text)
+    remote = [f"127.0.0.1:{port}"] if port is not None else []
     args = [
-        "sipp", "-sf", str(path), f"127.0.0.1:{port}", "-i", "127.0.0.1",
-        "-p", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port()),
+        "sipp", "-sf", str(path), *remote, "-i", "127.0.0.1",
+        "-p", str(listen or free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port()),
         "-m", str(calls), "-l", str(concurrent), "-r", str(rate), "-nostdin",
         "-timeout", f"{int(timeout_s)}s", "-timeout_error", "-trace_err",
     ]

@@ -163,6 +163,34 @@ class SipAgent:
         if call is not None:
             call.on_timeout()
 
+    # -- outbound calls --------------------------------------------------------------------------
+
+    async def dial(self, target: str | None = None, *, username: str | None = None,
+                   password: str | None = None) -> SipCallSummary:
+        """Call `target` (default: the trunk URI) and run the agent on the call until either
+        side hangs up. Credentials default to the trunk's, for a 401/407 challenge."""
+        from voxline.transports.sip.outbound import DialError, OutboundCall
+
+        target = target or self.config.trunk_uri
+        if target is None:
+            raise DialError("no target: pass one or set VOXLINE_SIP__TRUNK_URI")
+        if self._providers() is None:
+            raise DialError("the models are not loaded yet: wait for /readyz")
+        secret = self.config.trunk_password
+        call = OutboundCall(
+            self, target, username=username or self.config.trunk_username,
+            password=password or (secret.get_secret_value() if secret else None))
+        self.calls[call.key] = call
+        try:
+            summary = await call.run()
+        finally:
+            self.calls.pop(call.key, None)
+        self.finished.append(summary)
+        log.info(summary.log_line())
+        if self._on_ended is not None:
+            self._on_ended(summary)
+        return summary
+
     # -- new calls -------------------------------------------------------------------------------
 
     def _new_call(self, invite: Request, tx: ServerInviteTransaction, addr: Addr) -> None:

@@ -76,7 +76,7 @@ class InboundCall:
                  addr: tuple[str, int], offer: SessionDescription, plan: AudioPlan) -> None:
         self.agent = agent
         self.invite = invite
-        self.tx = tx
+        self.tx: ServerInviteTransaction | None = tx  # the INVITE (or re-INVITE) we answer
         self.addr = addr
         self.local_tag = new_tag()
         self.dialog = Dialog.as_uas(invite, self.local_tag)
@@ -107,7 +107,7 @@ class InboundCall:
         except Exception:  # a fault in one call never reaches another
             log.exception("call %s: sip call failed", self.call.call_id)
             self.ended_by = "error"
-            if not self.answered and not self.tx.terminated:
+            if not self.answered and self._invite_open:
                 self._respond_invite(500)
             elif self.answered:
                 self._send_bye()
@@ -158,12 +158,18 @@ class InboundCall:
 
     # -- requests in the dialog ------------------------------------------------------------------
 
+    @property
+    def _invite_open(self) -> bool:
+        """The last INVITE we serve still takes (or retransmits) a response."""
+        return self.tx is not None and not self.tx.terminated
+
     def on_ack(self) -> None:
-        self.agent.endpoint.ack_2xx(self.tx)
+        if self.tx is not None:
+            self.agent.endpoint.ack_2xx(self.tx)
 
     def on_cancel(self) -> bool:
         """A CANCEL for our INVITE. True when it stopped the call (not answered yet)."""
-        if self.answered or self.tx.terminated:
+        if self.answered or not self._invite_open:
             return False  # too late: the 200 went out; the caller must BYE (9.2)
         self._respond_invite(487)
         self.end("cancel")
@@ -188,7 +194,7 @@ class InboundCall:
                                 else 501, headers=[("Allow", ALLOW)]))
 
     def _reinvite(self, request: Request, tx: ServerInviteTransaction) -> None:
-        if not self.tx.terminated and not self.tx.acknowledged:
+        if self._invite_open and self.tx is not None and not self.tx.acknowledged:
             # The last INVITE is still waiting for its ACK (14.2: answer 491 and retry).
             self.agent.endpoint.respond(tx, response_to(request, 491, to_tag=self.local_tag))
             return
@@ -239,7 +245,8 @@ class InboundCall:
             if 100 < status < 200:
                 extra.append(("Contact", self.agent.contact))
             response = response_to(self.invite, status, to_tag=self.local_tag, headers=extra)
-        self.agent.endpoint.respond(self.tx, response)
+        if self.tx is not None:
+            self.agent.endpoint.respond(self.tx, response)
 
     def _send_bye(self) -> None:
         bye = self.dialog.request("BYE", self.agent.endpoint.via())
@@ -252,13 +259,13 @@ class InboundCall:
             return
         if self.answered:
             self._send_bye()
-        elif not self.tx.terminated:
+        elif self._invite_open:
             self._respond_invite(480)
         self.end(ended_by)
 
     def on_timeout(self) -> None:
         """Our 2xx was never acknowledged: the caller is gone (13.3.1.4)."""
-        if self.answered and not self.tx.acknowledged:
+        if self.answered and self.tx is not None and not self.tx.acknowledged:
             log.warning("call %s: no ACK for the 200 within 64*T1; sending BYE",
                         self.call.call_id)
             self.hang_up("no_ack")
