@@ -145,11 +145,17 @@ class SipAgent:
                                                   headers=[("Allow", ALLOW)]))
 
     def on_ack(self, ack: Request, addr: Addr) -> None:
+        if not self._source_allowed(addr):
+            return  # an ACK is never answered; from outside the allowlist it changes nothing
         call = self.calls.get((ack.call_id, ack.to.tag or ""))
         if call is not None:
             call.on_ack()
 
     def on_cancel(self, cancel: Request, tx: ServerTransaction, addr: Addr) -> None:
+        if not self._source_allowed(addr):
+            self.refused["forbidden"] += 1
+            self.endpoint.respond(tx, response_to(cancel, 403, to_tag=new_tag()))
+            return
         invite_tx = self.endpoint.find_invite(cancel)
         call = self._by_invite.get(id(invite_tx)) if invite_tx is not None else None
         if call is None:
