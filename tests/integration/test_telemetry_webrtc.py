@@ -55,17 +55,26 @@ async def test_a_webrtc_call_explains_itself(server, records_dir, caller_wavs, t
     caller = ScriptedCaller(server.url, pcm)
     await caller.start()
     try:
-        assert await caller.wait_for(lambda log: log.of_type("turn"), 60), server.log()[-3000:]
+        assert await caller.wait_for(
+            lambda log: log.of_type("turn") and log.voice_to_voice_ms is not None, 60
+        ), server.log()[-3000:]
+        # The page-side figure reaches the server's record of the turn before the hang-up.
+        assert await caller.wait_for(
+            lambda log: log.of_type("turn")[-1]["record"]["voice_to_voice_ms"] is not None, 10
+        )
         await caller.wait_for(lambda log: log.agent_voiced_ms > 1000, 10)
         await caller.hang_up()
     finally:
         await caller.close()
     # The rest reads files and HTTP: a thread, off the event loop.
     await asyncio.to_thread(what_the_server_tells, server, records_dir, tmp_path, before,
-                            caller.log.call_id, len(caller.log.of_type("turn")))
+                            caller.log.call_id, len(caller.log.of_type("turn")),
+                            caller.log.voice_to_voice_ms)
 
 
-def what_the_server_tells(server, records_dir, tmp_path, before, call_id, turns_seen) -> None:
+def what_the_server_tells(
+    server, records_dir, tmp_path, before, call_id: str, turns_seen: int, v2v: float
+) -> None:
     # The call ends on the server a moment after the hang-up: wait for its record.
     database = records_dir / "calls.sqlite"
     deadline = time.monotonic() + 20
@@ -87,8 +96,11 @@ def what_the_server_tells(server, records_dir, tmp_path, before, call_id, turns_
             "SELECT data FROM events WHERE call_id = ? AND kind = 'ice' ORDER BY at", (call_id,))]
         stamps = [json.loads(s) for (s,) in db.execute(
             "SELECT stamps_ms FROM turns WHERE call_id = ? ORDER BY turn_index", (call_id,))]
+        measured = [v for (v,) in db.execute(
+            "SELECT voice_to_voice_ms FROM turns WHERE call_id = ?", (call_id,)) if v]
     assert {"side": "server", "machine": "ice", "from": "checking", "to": "completed"} in ice
     assert len(stamps) == turn_count
+    assert measured == [v2v]  # the caller's own figure, recorded once it was reported
     assert all(s["speech_end"] < s["endpoint"] <= s["first_audio_out"] for s in stamps if
                "first_audio_out" in s)
 
@@ -102,6 +114,10 @@ def what_the_server_tells(server, records_dir, tmp_path, before, call_id, turns_
     assert value(after, "voxline_ice_state_transitions_total", side="server", machine="ice",
                  state="completed") >= 1
     assert value(after, "voxline_active_calls", transport="webrtc") == 0
+    v2v_counts = [after[k] - before.get(k, 0.0) for k in after
+                  if k[0] == "voxline_voice_to_voice_ms_count"
+                  and dict(k[1])["transport"] == "webrtc"]
+    assert sum(v2v_counts) == 1
     assert all(call_id not in dict(k[1]).values() for k in after)
 
     # The engine's and telemetry's JSON lines of this call carry its id.
@@ -116,6 +132,7 @@ def what_the_server_tells(server, records_dir, tmp_path, before, call_id, turns_
     # The call's page, as a person sees it: a waterfall per turn.
     page = httpx.get(f"{server.url}/calls/{call_id}", timeout=5)
     assert page.status_code == 200 and page.text.count('class="waterfall"') == turn_count
+    assert f"voice-to-voice {v2v:.0f} ms" in page.text
     listing = httpx.get(f"{server.url}/calls", timeout=5).text
     assert f'href="/calls/{call_id}"' in listing
     shot = tmp_path / "call.png"

@@ -48,6 +48,7 @@ class CallObserver:
         self.turn_flags: list[set[str]] = []
         self.outcomes: Counter[str] = Counter()
         self.ice_failed = False
+        self._v2v_known: set[int] = set()  # turns whose voice-to-voice was already observed
         self.trace: Any = None  # tracing.CallTrace when tracing is on
         self._call_row: dict[str, Any] = {
             "caller": call.caller,
@@ -87,6 +88,8 @@ class CallObserver:
     def _on_turn(self, event: CallEvent) -> None:
         record = event.data["record"]
         self.outcomes[record["outcome"]] += 1
+        if record.get("voice_to_voice_ms") is not None:
+            self._v2v_known.add(record["index"])
         self.turn_flags.append(flag_rules.turn_flags(record["latency"], self.hub.budgets_ms))
         if self.hub.metrics is not None:
             self.hub.metrics.observe_turn(self.transport, self.labels, record)
@@ -116,6 +119,7 @@ class CallObserver:
         outcome = self._outcome(data.get("error"))
         flags = flag_rules.call_flags(self.turn_flags, reconnections,
                                       self.hub.stt_reconnections_flag, self.ice_failed)
+        self._late_voice_to_voice()
         if reconnections:
             self._event(event, "reconnect", {"component": "stt", "count": reconnections,
                                              "provider": self.labels["stt"]})
@@ -139,6 +143,20 @@ class CallObserver:
         self.hub.forget(self.call_id)
         log.info("call ended: outcome=%s turns=%d flags=%s", outcome,
                  sum(self.outcomes.values()), ",".join(flags) or "none")
+
+    def _late_voice_to_voice(self) -> None:
+        """Clients measure voice-to-voice after the turn is recorded (the browser page, the
+        Twilio harness): what they reported during the call is added to metrics and rows."""
+        for record in self.call.records:
+            value = record.voice_to_voice_ms
+            if value is None or record.index in self._v2v_known:
+                continue
+            self._v2v_known.add(record.index)
+            if self.hub.metrics is not None:
+                self.hub.metrics.observe_voice_to_voice(self.transport, self.labels, value)
+            if self.hub.recorder is not None:
+                self._record(ops.turn_row(self.call_id, record.to_dict(),
+                                          self.hub.recorder.redact))
 
     def _outcome(self, error: str | None) -> str:
         if error:

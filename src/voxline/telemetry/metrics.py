@@ -102,6 +102,12 @@ class Metrics:
             registry=registry,
         )
 
+    def observe_voice_to_voice(
+        self, transport: str, providers: Mapping[str, str], value: float
+    ) -> None:
+        """A client's figure that arrived after its turn was recorded."""
+        self.latency["voice_to_voice_ms"].labels(transport, providers["stack"]).observe(value)
+
     def observe_turn(
         self, transport: str, providers: Mapping[str, str], record: Mapping[str, object]
     ) -> None:
