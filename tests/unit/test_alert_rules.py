@@ -27,6 +27,16 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False, timeout=60)
 
 
+def exported_names() -> set[str]:
+    """Every sample name voxline's metrics can expose."""
+    registry = CollectorRegistry()
+    Metrics(registry)
+    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",),
+                "gauge": ("",)}
+    return {family.name + suffix for family in registry.collect()
+            for suffix in suffixes[family.type]}
+
+
 def test_promtool_checks_the_rules():
     done = promtool("check", "rules", RULES.name)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -39,24 +49,14 @@ def test_promtool_rule_unit_tests_pass():
 
 
 def test_rules_name_only_exported_metrics():
-    registry = CollectorRegistry()
-    Metrics(registry)
-    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",),
-                "gauge": ("",)}
-    exported = {family.name + suffix for family in registry.collect()
-                for suffix in suffixes[family.type]}
+    exported = exported_names()
     named = set(re.findall(r"\bvoxline_[a-z_]+", RULES.read_text()))
     assert named, "no voxline metric in the rules"
     assert named <= exported, named - exported
 
 
 def test_grafana_dashboard_queries_only_exported_metrics():
-    registry = CollectorRegistry()
-    Metrics(registry)
-    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",),
-                "gauge": ("",)}
-    exported = {family.name + suffix for family in registry.collect()
-                for suffix in suffixes[family.type]}
+    exported = exported_names()
     dashboard = json.loads((RULES_DIR.parent / "grafana" / "voxline.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     named = {n for e in exprs for n in re.findall(r"\bvoxline_[a-z_]+", e)}
