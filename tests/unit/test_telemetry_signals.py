@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from voxline.telemetry.logs import bind_call, formatter
+from voxline.telemetry.logs import bind_call, configure_logging, formatter
 from voxline.telemetry.metrics import Metrics, provider_labels
 from voxline.telemetry.metrics_endpoint import metrics_endpoint
 from voxline.telemetry.provider_counters import ProviderCounters
@@ -185,3 +185,19 @@ def test_metrics_endpoint_syncs_then_serves_the_text_format():
     assert response.status_code == 200 and synced == [1]
     assert response.headers["content-type"].startswith("text/plain")
     assert "# TYPE" in response.text
+
+
+async def test_console_format_for_development_is_readable_and_keeps_the_call_id():
+    stream = io.StringIO()
+    handler = configure_logging("console", "INFO", stream)
+    try:
+        async def a_call() -> None:
+            bind_call("c7", "sip")
+            logging.getLogger("voxline.test.console").warning("jitter buffer late by %d ms", 40)
+
+        await asyncio.create_task(a_call())
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = stream.getvalue().strip()
+    assert "jitter buffer late by 40 ms" in line and "call_id=c7" in line
+    assert not line.startswith("{")
