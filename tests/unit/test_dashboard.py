@@ -97,3 +97,13 @@ def test_waterfall_bars_sit_where_their_stamps_say():
     bars = re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
     (x0, w0), (x1, w1) = [(float(a), float(b)) for a, b in bars]
     assert x1 == pytest.approx(x0 + w0 / 2, abs=0.2) and w1 == pytest.approx(w0 / 2, abs=0.2)
+
+
+def test_an_unreadable_database_gives_503_not_a_crash(tmp_path):
+    recorder = Recorder(f"sqlite:///{tmp_path / 'empty.sqlite'}", tmp_path / "spool.jsonl")
+    app = Starlette(routes=Dashboard(lambda: recorder, BUDGETS).routes())
+    with TestClient(app) as test_client:  # no migration ran: there are no tables
+        for path in ("/calls", "/calls/abc"):
+            response = test_client.get(path)
+            assert response.status_code == 503 and "cannot be read" in response.text
+    recorder.close()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -96,8 +97,11 @@ class Dashboard:
             window = "24h"
         since = datetime.now(UTC) - WINDOWS[window]
         engine = recorder.reader()
-        rows = await run_in_threadpool(queries.recent_calls, engine, since)
-        stats = await run_in_threadpool(queries.component_stats, engine, since)
+        try:
+            rows = await run_in_threadpool(queries.recent_calls, engine, since)
+            stats = await run_in_threadpool(queries.component_stats, engine, since)
+        except SQLAlchemyError as err:
+            return _unavailable(err)
         return _page("voxline calls", self._calls_body(window, rows, stats))
 
     def _calls_body(self, window: str, rows: list[dict[str, Any]], stats: dict) -> str:
@@ -140,7 +144,10 @@ class Dashboard:
         call_id = request.path_params["call_id"]
         detail = None
         if recorder is not None:
-            detail = await run_in_threadpool(queries.call_detail, recorder.reader(), call_id)
+            try:
+                detail = await run_in_threadpool(queries.call_detail, recorder.reader(), call_id)
+            except SQLAlchemyError as err:
+                return _unavailable(err)
         if detail is None:
             return HTMLResponse(f"<!doctype html><p>No record of call {esc(call_id)}. "
                                 f'<a href="/calls">All calls</a></p>', status_code=404)
@@ -195,6 +202,16 @@ The red line, where present, is voice-to-voice as the caller's client measured i
 {waterfall_svg(turn['waterfall'] or [], voice_to_voice_ms=turn['voice_to_voice_ms'])}
 <p class="figures">{figures}{conf}</p>
 </section>"""
+
+
+def _unavailable(err: SQLAlchemyError) -> HTMLResponse:
+    # A database outage: calls go on (their records wait in the spool); only this page waits.
+    first = str(err).splitlines()[0][:300]
+    response = _page("voxline calls", "<h1>Calls</h1><p>The records database cannot be read "
+                     f"right now: <code>{esc(first)}</code>. Records made meanwhile are kept "
+                     "in the spool file and written when it is back.</p>")
+    response.status_code = 503
+    return response
 
 
 def _describe(data: Mapping[str, Any] | None) -> str:
