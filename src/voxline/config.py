@@ -284,6 +284,9 @@ class Settings(BaseSettings):
     elevenlabs_url: str | None = None
     elevenlabs_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
     elevenlabs_output_format: str = "pcm_16000"
+    # Silence from ElevenLabs while text is pending, before the turn falls back or apologises:
+    # flash answers in ~75 ms, so 2 s is a fault, and dead air longer than that loses callers.
+    elevenlabs_audio_timeout_s: float = 2.0
 
     # Threads given to each local model; they take turns (providers/local/compute.py).
     stt_threads: int = 2

@@ -277,3 +277,24 @@ async def test_unreachable_port_raises_connect_error_after_retries() -> None:
                            backoff_base_s=0.01, connect_timeout_s=1.0)
     with pytest.raises(ProviderConnectError, match="cannot connect"):
         await sock.connect()
+
+
+async def test_a_server_that_drops_every_connection_soon_spends_the_retry_budget() -> None:
+    """Accepting and then dropping each connection must not buy an endless reconnect (and
+    replay) loop: such short-lived connections count against max_reconnects."""
+    drops = {index: 1 for index in range(100)}  # every connection dies on its first message
+    async with Peer(drop_after=drops).running() as peer:
+        gave_up: list[BaseException] = []
+        sock = socket_for(peer, [], max_reconnects=3, on_give_up=gave_up.append,
+                          on_reconnect=lambda: _resend(sock))
+        await sock.connect()
+        sock.send("hello")
+        await wait_for(lambda: bool(gave_up))
+        assert "dropped 4 times in a row" in str(gave_up[0])
+        assert len(peer.received) == 4  # the first connection and three reconnects
+        assert sock.reconnections == 3
+        await sock.close()
+
+
+async def _resend(sock: StreamingSocket) -> None:
+    sock.send("hello")  # the vendor's replay: what the server had not acknowledged

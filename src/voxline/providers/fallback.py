@@ -180,6 +180,7 @@ class FallbackSTTStream:
         self._head_begin: float | None = None  # an utterance open before `_fed[0]`: its ms ago
         self._switching: asyncio.Future[None] | None = None  # a replay is under way
         self._closing: set[asyncio.Task[None]] = set()
+        self._earlier_reconnections = 0  # of the providers switched away from
 
     async def open(self) -> None:
         self._active = await self._open_after(-1)
@@ -275,7 +276,13 @@ class FallbackSTTStream:
         base = self._fed_total - len(self._fed)
         for item in islice(self._fed, max(0, replayed - base), None):
             _give(stream, item)
+        self._earlier_reconnections += getattr(self._active, "reconnections", 0)
         self._active = stream
+
+    @property
+    def reconnections(self) -> int:
+        """Reconnections of every provider this call has used, the active one included."""
+        return self._earlier_reconnections + getattr(self._active, "reconnections", 0)
 
     def _close_soon(self, stream: STTStream) -> None:
         """Close a stream we have moved away from without holding up the turn."""

@@ -92,6 +92,7 @@ def _elevenlabs(model: str, settings: Settings) -> TextToSpeech:
         api_key=_key("elevenlabs", settings) or "",
         model=model,
         output_format=settings.elevenlabs_output_format,
+        timeout_s=settings.elevenlabs_audio_timeout_s,
         **kwargs,
     )
 

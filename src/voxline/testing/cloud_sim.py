@@ -23,6 +23,7 @@ KEY = "test-key"
 # Scripted caller lines are seconds apart (the caller waits for the answer); pauses inside a
 # line are under the 900 ms endpoint window.
 LINE_GAP_S = 1.5
+SIM_AUDIO_TIMEOUT_S = 5.0
 
 
 def field_profile(seed: int) -> LatencyProfile:
@@ -49,6 +50,9 @@ class SimURLs:
                 "openai_base_url": self.openai,
                 "elevenlabs_api_key": SecretStr(KEY),
                 "elevenlabs_url": self.elevenlabs,
+                # The local server synthesizes uncached text with Piper on the same two cores:
+                # slower than the flash model the 2 s production default is set for.
+                "elevenlabs_audio_timeout_s": SIM_AUDIO_TIMEOUT_S,
             }
         )
 

@@ -52,7 +52,7 @@ class ElevenLabsTTS:
         voice_settings: dict[str, Any] | None = None,
         chunk_length_schedule: tuple[int, ...] | None = None,
         auto_mode: bool = True,
-        timeout_s: float = 5.0,
+        timeout_s: float = 2.0,
     ) -> None:
         if not api_key:
             raise ConfigError("ElevenLabs needs an API key; set ELEVENLABS_API_KEY")

@@ -23,6 +23,9 @@ from voxline.providers.streaming_ws.send_queue import Message, SendQueue
 
 log = logging.getLogger(__name__)
 
+# A connection that lasted this long was a real one: a later drop starts a fresh retry budget.
+STABLE_AFTER_S = 10.0
+
 
 class _ConnectionLost(Exception):
     """Internal: the current connection ended; the supervisor decides what comes next."""
@@ -199,8 +202,11 @@ class StreamingSocket:
                 log.exception("%s: on_give_up failed", self.name)
 
     async def _supervise(self, ws: ClientConnection) -> None:
+        loop = asyncio.get_running_loop()
+        quick_losses = 0  # connections in a row that dropped before they were stable
         try:
             while True:
+                opened_at = loop.time()
                 await self._run(ws)
                 if self._closing:
                     return
@@ -210,6 +216,21 @@ class StreamingSocket:
                     )
                     self._give_up(lost, expected=ws.close_code in (1000, 1001))
                     return
+                # A server that accepts and then drops every connection would otherwise get
+                # an immediate reconnect, and a full replay, forever: short-lived connections
+                # spend the same retry budget as failed handshakes, and wait as long.
+                if loop.time() - opened_at < STABLE_AFTER_S:
+                    quick_losses += 1
+                else:
+                    quick_losses = 0
+                if quick_losses > self._backoff.max_retries:
+                    self._give_up(ProviderConnectError(
+                        f"{self.name}: the connection dropped {quick_losses} times in a row "
+                        f"within {STABLE_AFTER_S:g} s of opening; giving up"))
+                    return
+                if quick_losses > 1:
+                    lost = ProviderConnectError(f"{self.name}: connection lost again")
+                    await asyncio.sleep(self._backoff.delay(quick_losses - 2, lost))
                 log.warning("%s: connection lost; reconnecting", self.name)
                 try:
                     ws = await self._open_with_retries()
