@@ -159,7 +159,12 @@ async function startCall() {
   const ws = new WebSocket(new URL(line.signalling, location.href.replace(/^http/, "ws")));
   call.ws = ws;
   ws.onopen = async () => {
-    await pc.setLocalDescription(await pc.createOffer());
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+    } catch (err) {
+      notice("offer_failed", `This browser could not start the call: ${err.message}`);
+      return endCall("offer_failed", { tellServer: true });
+    }
     call.offerAt = performance.now();
     send({ type: "offer", sdp: pc.localDescription.sdp });
     call.sent = true;
@@ -315,7 +320,7 @@ function endCall(reason, { tellServer }) {
   call.ended = true;
   if (tellServer) send({ type: "hangup" });
   view.endReason = view.endReason || reason;
-  view.state = reason === "hangup" ? "ended" : view.state === "failed" ? "failed" : "ended";
+  view.state = "ended";
   call.pc.close();
   for (const track of call.mic.getTracks()) track.stop();
   if (call.ws && call.ws.readyState <= WebSocket.OPEN) call.ws.close();
@@ -361,7 +366,13 @@ async function refreshServer() {
   }
 }
 
-$("call").addEventListener("click", startCall);
+$("call").addEventListener("click", () => {
+  startCall().catch((err) => {
+    // Anything the steps above did not foresee (no WebAudio, no WebRTC): say it, clean up.
+    if (call) endCall("page_error", { tellServer: true });
+    fail("page_error", `The call could not start in this browser: ${err.message || err}`);
+  });
+});
 $("hangup").addEventListener("click", () => {
   endCall("hangup", { tellServer: true });
   say("Call ended.");
