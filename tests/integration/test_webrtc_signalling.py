@@ -145,6 +145,14 @@ async def test_malformed_messages_get_json_errors_and_the_call_goes_on(idle, cal
             assert answer["type"] == "answer" and answer["sdp"].startswith("v=0")
             again = await exchange(json.dumps({"type": "offer", "sdp": caller.pc.localDescription.sdp}))
             assert again["code"] == "unexpected_offer"
+            # A flood of candidates is cut off (these mDNS ones are refused, so no traffic).
+            mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-00000000000{}.local 9 typ host"
+            for n in range(100):
+                await ws.send(json.dumps({"type": "candidate", "candidate": mdns.format(n % 10),
+                                          "sdpMid": "0"}))
+            flood = await exchange(json.dumps({"type": "candidate", "candidate": mdns.format(0),
+                                               "sdpMid": "0"}))
+            assert flood["code"] == "too_many_candidates"
         finally:
             await caller.pc.close()
     assert (await _http(server, "GET", "/healthz")).json()["status"] == "ok"

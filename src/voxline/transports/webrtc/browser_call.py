@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 HANGUP_GRACE_S = 3.0
 # Browser candidates that arrive before the offer wait here (a page may race them).
 MAX_EARLY_CANDIDATES = 50
+# Each candidate becomes check pairs in aioice; a browser offers a handful, so past this many a
+# page is misbehaving and the rest are refused.
+MAX_REMOTE_CANDIDATES = 100
 
 
 class BrowserCall:
@@ -111,6 +114,10 @@ class BrowserCall:
                 raise SignallingError("too_many_candidates", "candidates before the offer")
             self._early.append(message)
             return
+        if self.ice.remote_candidates + self.ice.refused.total() >= MAX_REMOTE_CANDIDATES:
+            raise SignallingError(
+                "too_many_candidates", f"more than {MAX_REMOTE_CANDIDATES} candidates in one call"
+            )
         refusal = candidates.refusal(candidate, pinned_host_addresses())
         if refusal is not None:
             self.ice.candidate_refused(refusal)

@@ -180,8 +180,9 @@ class WebRTCService:
         ended = asyncio.create_task(session.ended.wait())
         try:
             await asyncio.wait({reader, ended}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done() and reader.exception() is not None:
-                session.end(f"error: signalling: {reader.exception()}")
+            if reader.done() and (fault := reader.exception()) is not None:
+                log.error("call %s: signalling failed", call_id, exc_info=fault)
+                session.end(f"error: signalling: {type(fault).__name__}: {fault}")
             session.end("signalling_closed")  # no-op when something else ended it first
         finally:
             for task in (reader, ended):
