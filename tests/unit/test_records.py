@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -185,3 +189,32 @@ def test_flag_rules():
         "ice_failed", "over_budget:llm_first_token_ms", "over_budget:turn_latency_ms",
         "stt_reconnections",
     ]
+
+
+def test_the_spool_of_a_worker_that_is_gone_is_adopted_and_replayed(tmp_path):
+    spool_dir = tmp_path / "spool"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Spool(spool_dir / f"{gone}.jsonl").append(call_ops("dead-worker", 2))
+    (spool_dir / f"{gone}.rejected.jsonl").write_text('{"op": {}, "error": "x"}\n')
+    alive = Spool(spool_dir / f"{os.getppid()}.jsonl")  # a live worker's: left alone
+    alive.append(call_ops("live-worker", 1))
+    url = f"sqlite:///{tmp_path / 'records.sqlite'}"
+    mine = Spool(spool_dir / f"{os.getpid()}.jsonl")
+    assert mine.pending()
+    writer = RecordWriter(lambda: make_engine(url), mine, retry_s=0.1)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 20
+        while writer.replayed < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        writer.close()
+    assert writer.replayed == 5 and writer.rejected == 0
+    engine = make_engine(url)
+    with engine.connect() as db:
+        ids = {r for (r,) in db.execute(select(calls.c.call_id))}
+    engine.dispose()
+    assert ids == {"dead-worker"}
+    assert alive.path.exists() and (spool_dir / f"{gone}.rejected.jsonl").exists()
+    assert not (spool_dir / f"{gone}.jsonl").exists()

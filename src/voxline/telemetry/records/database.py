@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -21,7 +22,10 @@ def database_url(settings: Settings) -> str:
 
 
 def spool_path(settings: Settings) -> Path:
-    return settings.records.spool_path or Path(settings.records_dir) / "spool.jsonl"
+    """This process's spool file: one per worker process (see spool.py, rule 4)."""
+    if settings.records.spool_path is not None:
+        return settings.records.spool_path
+    return Path(settings.records_dir) / "spool" / f"{os.getpid()}.jsonl"
 
 
 def make_engine(url: str) -> Engine:

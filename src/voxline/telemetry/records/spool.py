@@ -8,12 +8,17 @@ Rules:
    the database; replay that fails half-way leaves it, and the next replay starts it again
    (ops are idempotent, so the half already written does no harm).
 3. A line that does not parse (a torn last line after a crash) is skipped and counted.
+4. Several worker processes share a spool directory, each with its own file named after its
+   pid (database.spool_path): one never renames a file another is appending to. The spool of a
+   process that is gone (a crash, a restart) is adopted and replayed by whichever writer gets
+   to it first; the rename makes that exactly one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +26,7 @@ from pathlib import Path
 from voxline.telemetry.records.ops import Op
 
 REPLAY_BATCH = 500
+_PROCESS_SPOOL = re.compile(r"(\d+)\.jsonl(\.replaying)?")  # a worker's own spool file
 
 
 class Spool:
@@ -31,7 +37,7 @@ class Spool:
         self._lock = threading.Lock()  # the writer thread, and the loop on a full queue
 
     def pending(self) -> bool:
-        return self.replaying.exists() or self.path.exists()
+        return self.replaying.exists() or self.path.exists() or bool(self._orphans())
 
     def append(self, ops: list[Op]) -> None:
         if not ops:
@@ -48,17 +54,40 @@ class Spool:
         """Hand every spooled op to `apply`, in order, in batches; returns how many. Raises
         whatever `apply` raises, keeping what was not yet applied."""
         count = 0
-        for _ in range(2):  # the file being replayed, then what was spooled before this call
-            with self._lock:
-                if not self.replaying.exists():
-                    if not self.path.exists():
-                        break
-                    self.path.rename(self.replaying)
+        while self._next_source():
             for batch in self._batches(self.replaying):
                 apply(batch)
                 count += len(batch)
             self.replaying.unlink()
         return count
+
+    def _next_source(self) -> bool:
+        """Put the next file to replay at `self.replaying`: an interrupted replay first, then
+        the spools of processes that are gone, then this process's own; False when none."""
+        with self._lock:
+            if self.replaying.exists():
+                return True
+            for orphan in self._orphans():
+                try:
+                    orphan.rename(self.replaying)
+                    return True
+                except FileNotFoundError:
+                    continue  # another worker adopted it first
+            if self.path.exists():
+                self.path.rename(self.replaying)
+                return True
+            return False
+
+    def _orphans(self) -> list[Path]:
+        if not self.path.stem.isdigit() or not self.path.parent.exists():
+            return []  # not a per-process spool: nothing to adopt
+        found = []
+        for candidate in sorted(self.path.parent.iterdir()):
+            match = _PROCESS_SPOOL.fullmatch(candidate.name)
+            if match and candidate not in (self.path, self.replaying) \
+                    and not _alive(int(match[1])):
+                found.append(candidate)
+        return found
 
     def _batches(self, path: Path) -> Iterator[list[Op]]:
         batch: list[Op] = []
@@ -74,3 +103,13 @@ class Spool:
                     batch = []
         if batch:
             yield batch
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True

@@ -139,10 +139,16 @@ class RecordWriter:
     def _run(self) -> None:
         while True:
             batch, stop = self._take()
-            if self.spool.pending() and self._due():
-                self._replay()
+            try:
+                if self.spool.pending() and self._due():
+                    self._replay()
+                if batch:
+                    self._write(batch)
+            except Exception:  # a bug here must not stop every later record: keep the batch
+                log.exception("records: writer fault; spooling %d ops", len(batch))
+                self._to_spool(batch)
+                self._last_try, self.db_up = time.monotonic(), False
             if batch:
-                self._write(batch)
                 self._mark_handled(len(batch))
             if stop:
                 return
