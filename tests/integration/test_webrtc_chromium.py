@@ -79,12 +79,19 @@ def test_chromium_caller_is_answered_and_the_page_times_voice_to_voice(
         state = wait_page(driver, lambda s: s["agentVoicedMs"] > 1000, 15)
         shown = driver.find_element(By.ID, "v2v-ms").text
         transcript = driver.find_element(By.ID, "transcript").text
+        mute = driver.find_element(By.ID, "mute")
+        mute.click()
+        muted = (mute.get_attribute("aria-pressed"), mute.text, driver.execute_script(
+            "return document.getElementById('agent-audio').srcObject !== null"))
+        mic_enabled = driver.execute_script(
+            "return window.voxlineMicEnabled && window.voxlineMicEnabled()")
         driver.find_element(By.ID, "hangup").click()
         ended = wait_page(driver, lambda s: s["state"] == "ended", 10)
     log = server.log()
     assert state["state"] == "connected", (state, log[-3000:])
     assert state["errors"] == [] and ended["endReason"] == "hangup"
     assert state["setupMs"] > 0
+    assert muted == ("true", "Unmute", True) and mic_enabled is False
     assert "checking" in state["iceStates"] and "connected" in state["iceStates"]
     assert state["path"] == {"local": "host", "remote": "host", "protocol": "udp"}
 

@@ -378,5 +378,7 @@ $("hangup").addEventListener("click", () => {
   say("Call ended.");
 });
 $("mute").addEventListener("click", toggleMute);
+// For tests: whether the microphone track is being sent (false while muted).
+window.voxlineMicEnabled = () => Boolean(call && call.mic.getAudioTracks().every((t) => t.enabled));
 window.addEventListener("pagehide", () => call && endCall("hangup", { tellServer: true }));
 refreshServer();
