@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voxline.errors import VoxlineError
+from voxline.protocols.json_object import load_json_object
 
 MULAW = "audio/x-mulaw"
 RATE = 8000
@@ -138,12 +139,7 @@ FromApp = PlayMedia | PlayMark | Clear | UnknownEvent
 
 
 def _object(text: str | bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise TwilioMessageError(f"not JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise TwilioMessageError(f"a JSON {type(data).__name__}, not an object")
+    data = load_json_object(text, "Twilio", TwilioMessageError)
     if not isinstance(data.get("event"), str):
         raise TwilioMessageError("no string 'event' field")
     return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from voxline.errors import ProtocolViolation
-from voxline.protocols.deepgram._json import load_object
+from voxline.protocols.json_object import load_json_object
 
 CONTROL_TYPES = ("KeepAlive", "Finalize", "CloseStream")
 
@@ -24,7 +24,7 @@ def close_stream() -> str:
 
 def parse_control(text: str) -> str:
     """The type of a client control message: KeepAlive, Finalize or CloseStream."""
-    data = load_object(text)
+    data = load_json_object(text, "Deepgram")
     kind = data.get("type")
     if kind not in CONTROL_TYPES:
         raise ProtocolViolation(f"control message type {kind!r} is not one of {CONTROL_TYPES}")

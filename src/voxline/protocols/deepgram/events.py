@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxline.errors import ProtocolViolation
-from voxline.protocols.deepgram._json import load_object
+from voxline.protocols.json_object import load_json_object
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _parse_results(data: dict[str, Any]) -> Results:
 
 def parse(text: str | bytes) -> Event:
     """One server message to an event; ProtocolViolation says what was wrong with it."""
-    data = load_object(text)
+    data = load_json_object(text, "Deepgram")
     kind = _field(data, "type", str, "message")
     if kind == "Results":
         return _parse_results(data)

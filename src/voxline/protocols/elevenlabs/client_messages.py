@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxline.errors import ConfigError, ProtocolViolation
-from voxline.protocols.elevenlabs._json import load_frame
+from voxline.protocols.json_object import load_json_object
 
 KEEPALIVE_TEXT = " "
 
@@ -79,7 +79,7 @@ class ClientMessage:
 
 def parse_client(text: str | bytes) -> ClientMessage:
     """One client frame, for servers. Raises ProtocolViolation on anything malformed."""
-    msg = load_frame(text, "client")
+    msg = load_json_object(text, "ElevenLabs client", text_only=True)
     body = msg.get("text")
     if not isinstance(body, str):
         raise ProtocolViolation("every stream-input message needs a string `text`")

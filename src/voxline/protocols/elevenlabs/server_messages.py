@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxline.errors import ProtocolViolation
-from voxline.protocols.elevenlabs._json import load_frame
+from voxline.protocols.json_object import load_json_object
 
 Alignment = tuple[tuple[str, float, float], ...]  # (character, start_ms, duration_ms)
 
@@ -63,7 +63,7 @@ def _alignment(raw: Any) -> Alignment | None:
 
 def parse(text: str | bytes) -> AudioMessage | ErrorMessage:
     """One server frame. Raises ProtocolViolation on anything the protocol does not allow."""
-    msg = load_frame(text, "server")
+    msg = load_json_object(text, "ElevenLabs server", text_only=True)
     if msg.get("error") is not None or ("message" in msg and "audio" not in msg):
         code = msg.get("code")
         return ErrorMessage(
