@@ -11,8 +11,10 @@ with call_id, and spans through the OpenTelemetry SDK's batch processor.
 Two figures per turn:
 * `own_overhead_ms` (bench/overhead.py): the answer path's time that no provider held. Its
   p95 with telemetry on minus off is what telemetry adds to a turn, end to end, noise included.
-* `observer_ms`: the time spent inside telemetry's observer, which runs synchronously on the
-  event loop, per turn (all its events), measured directly: the cost the loop pays.
+* `observer_ms_per_turn`: the time spent inside telemetry's observer, which runs synchronously
+  on the event loop, per turn (all of a call's events, its start and end included), measured
+  directly: the cost the loop pays. `observer_turn_event_ms`: the turn event alone (metrics,
+  the record op, the spans, the log line), which comes after the turn's audio has played.
 """
 
 from __future__ import annotations
@@ -44,12 +46,15 @@ class _TimedObserver(CallObserver):
     """The real observer, with the time each event costs it summed per call."""
 
     spent_ns: ClassVar[dict[str, int]] = {}
+    turn_events_ms: ClassVar[list[float]] = []
 
     def __call__(self, event) -> None:
         started = time.perf_counter_ns()
         super().__call__(event)
-        key = self.call_id
-        self.spent_ns[key] = self.spent_ns.get(key, 0) + time.perf_counter_ns() - started
+        spent = time.perf_counter_ns() - started
+        self.spent_ns[self.call_id] = self.spent_ns.get(self.call_id, 0) + spent
+        if event.kind == "turn":
+            self.turn_events_ms.append(spent / 1e6)
 
 
 def _telemetry(settings: Settings, records_dir: Path) -> Telemetry:
@@ -100,7 +105,8 @@ async def run(wav_dir: Path, pairs: int = 2) -> dict:
         f"own_overhead_ms_{mode}": summarize([t["own_overhead_ms"] for t in turns])
         for mode, turns in results.items()
     }
-    figures["observer_ms_per_turn"] = summarize(observer_ms)
+    figures["observer_ms_per_turn"] = summarize(observer_ms)  # every event, per turn
+    figures["observer_turn_event_ms"] = summarize(_TimedObserver.turn_events_ms)
     off, on = figures["own_overhead_ms_off"], figures["own_overhead_ms_on"]
     return {
         "benchmark": "telemetry-overhead",
