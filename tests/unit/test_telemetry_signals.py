@@ -6,9 +6,11 @@ import asyncio
 import io
 import json
 import logging
+import logging.config
 import os
 import subprocess
 import sys
+import threading
 from collections import Counter
 from types import SimpleNamespace
 
@@ -196,8 +198,28 @@ async def test_console_format_for_development_is_readable_and_keeps_the_call_id(
             logging.getLogger("voxline.test.console").warning("jitter buffer late by %d ms", 40)
 
         await asyncio.create_task(a_call())
+        handler.flush()  # lines are written by a listener thread, off the event loop
     finally:
         logging.getLogger().removeHandler(handler)
+        handler.stop()
     line = stream.getvalue().strip()
     assert "jitter buffer late by 40 ms" in line and "call_id=c7" in line
     assert not line.startswith("{")
+
+
+def test_log_lines_survive_uvicorn_reconfiguring_logging_and_leave_no_threads():
+    before = set(threading.enumerate())
+    for _ in range(3):  # create_app runs once per app: the handler is replaced, not stacked
+        configure_logging("json", "INFO", io.StringIO())
+    stream = io.StringIO()
+    handler = configure_logging("json", "INFO", stream)
+    try:
+        # What uvicorn does at start-up: dictConfig closes every handler it finds.
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        logging.getLogger("voxline.test.uvicorn").warning("still written")
+        handler.flush()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.stop()
+    assert json.loads(stream.getvalue().splitlines()[-1])["event"] == "still written"
+    assert set(threading.enumerate()) - before == set()  # no listener thread left behind

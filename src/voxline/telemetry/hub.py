@@ -53,6 +53,8 @@ class Telemetry:
         self.live: dict[str, CallObserver] = {}
         self._known: OrderedDict[str, None] = OrderedDict()
         self._counters = ProviderCounters(metrics) if metrics is not None else None
+        if tracer_provider is not None:
+            import voxline.telemetry.tracing  # noqa: F401 - imported now, not in a call's turn
         self._unwatch: Callable[[], None] | None = None
 
     @classmethod

@@ -6,11 +6,16 @@ rest of voxline writes: they pass through structlog's ProcessorFormatter, whose 
 merges the context variables bound for the current task. `bind_call` binds `call_id` and
 `transport` when a call starts, inside the call's own task, so the turn engine, the tasks it
 starts, and the providers it awaits all log with them, and other calls' tasks never see them.
+
+A line is rendered where it is logged (the call's context is only there) and written by a
+listener thread: a slow stderr (a full pipe to a log shipper) never stalls the event loop.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import queue
 import sys
 from typing import IO, Literal
 
@@ -40,6 +45,33 @@ def formatter(fmt: Literal["json", "console"] = "json") -> logging.Formatter:
     )
 
 
+class _Rendered(logging.handlers.QueueHandler):
+    """Renders in the logging thread (contextvars are read there), queues the text; its
+    listener writes it. `flush` waits until what was logged so far is written."""
+
+    def __init__(self, stream: IO[str], fmt: Literal["json", "console"]) -> None:
+        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(self._queue)
+        self.setFormatter(formatter(fmt))
+        writer = logging.StreamHandler(stream)  # the default formatter: the rendered text
+        self.listener = logging.handlers.QueueListener(self._queue, writer)
+        self.listener.start()
+
+    def flush(self) -> None:
+        self.listener.stop()  # drains the queue
+        self.listener.start()
+
+    def close(self) -> None:
+        # logging.config.dictConfig (uvicorn's, at start-up) closes every handler it finds and
+        # this one stays installed: write what is queued, and keep writing.
+        self.flush()
+        super().close()
+
+    def stop(self) -> None:
+        """Write what is queued and end the listener thread (the handler is being replaced)."""
+        self.listener.stop()
+
+
 def configure_logging(
     fmt: Literal["json", "console"] = "json", level: str = "INFO", stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -56,15 +88,16 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Rendered(stream or sys.stderr, fmt)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     for old in list(root.handlers):
         # Ours from an earlier call, and logging.basicConfig's plain one (the CLI's): each
         # line once, in one format. Other handlers (pytest's capture, say) stay.
         if old.get_name() == HANDLER_NAME or type(old) is logging.StreamHandler:
             root.removeHandler(old)
+            if isinstance(old, _Rendered):
+                old.stop()
     root.addHandler(handler)
     logging.getLogger("voxline").setLevel(level.upper())
     return handler
