@@ -69,6 +69,27 @@ def _mic(caller_wavs, name: str, lead_ms: int = 500) -> bytes:
     return silence(48000, lead_ms) + read_wav(caller_wavs[name], 48000).pcm
 
 
+async def _offer_sdp(server, caller_wavs) -> str:
+    """A real aiortc offer without its candidates (the peer behind it is closed at once)."""
+    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
+    try:
+        caller.pc.addTrack(caller.mic)
+        await caller.pc.setLocalDescription(await caller.pc.createOffer())
+        return split_candidates(caller.pc.localDescription.sdp)[0]
+    finally:
+        await caller.pc.close()
+
+
+async def _until_bye(ws, timeout_s: float) -> tuple[list[dict], float]:
+    """Every message up to the server's bye, and the seconds from the answer to the bye."""
+    seen, answered_at = [], time.monotonic()
+    while not seen or seen[-1]["type"] != "bye":
+        seen.append(json.loads(await asyncio.wait_for(ws.recv(), timeout_s)))
+        if seen[-1]["type"] == "answer":
+            answered_at = time.monotonic()
+    return seen, time.monotonic() - answered_at
+
+
 async def test_a_scripted_caller_is_answered_over_webrtc(idle, caller_wavs, key_words):
     server = idle
     caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
@@ -137,24 +158,18 @@ async def test_malformed_messages_get_json_errors_and_the_call_goes_on(idle, cal
         assert garbled["code"] == "bad_candidate"
 
         # After all that, a good offer on the same socket is answered.
-        caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
-        try:
-            caller.pc.addTrack(caller.mic)
-            await caller.pc.setLocalDescription(await caller.pc.createOffer())
-            answer = await exchange(json.dumps({"type": "offer", "sdp": caller.pc.localDescription.sdp}))
-            assert answer["type"] == "answer" and answer["sdp"].startswith("v=0")
-            again = await exchange(json.dumps({"type": "offer", "sdp": caller.pc.localDescription.sdp}))
-            assert again["code"] == "unexpected_offer"
-            # A flood of candidates is cut off (these mDNS ones are refused, so no traffic).
-            mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-00000000000{}.local 9 typ host"
-            for n in range(100):
-                await ws.send(json.dumps({"type": "candidate", "candidate": mdns.format(n % 10),
-                                          "sdpMid": "0"}))
-            flood = await exchange(json.dumps({"type": "candidate", "candidate": mdns.format(0),
-                                               "sdpMid": "0"}))
-            assert flood["code"] == "too_many_candidates"
-        finally:
-            await caller.pc.close()
+        offer = json.dumps({"type": "offer", "sdp": await _offer_sdp(server, caller_wavs)})
+        answer = await exchange(offer)
+        assert answer["type"] == "answer" and answer["sdp"].startswith("v=0")
+        assert (await exchange(offer))["code"] == "unexpected_offer"
+        # A flood of candidates is cut off (these mDNS ones are refused, so no traffic).
+        mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-00000000000{}.local 9 typ host"
+        for n in range(100):
+            await ws.send(json.dumps({"type": "candidate", "candidate": mdns.format(n % 10),
+                                      "sdpMid": "0"}))
+        flood = await exchange(json.dumps({"type": "candidate", "candidate": mdns.format(0),
+                                           "sdpMid": "0"}))
+        assert flood["code"] == "too_many_candidates"
     assert (await _http(server, "GET", "/healthz")).json()["status"] == "ok"
     stats = await _wait_stats(server, lambda s: s["active_calls"] == 0, 5)
     assert stats["active_calls"] == 0
@@ -228,21 +243,13 @@ async def test_a_closed_socket_ends_the_call_within_5_s(idle, caller_wavs):
 
 async def test_ice_with_no_usable_candidates_ends_the_call_with_the_reason(idle, caller_wavs):
     server = idle
-    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
-    try:
-        caller.pc.addTrack(caller.mic)
-        await caller.pc.setLocalDescription(await caller.pc.createOffer())
-        sdp, _ = split_candidates(caller.pc.localDescription.sdp)
-        async with websockets.connect(_ws_url(server)) as ws:
-            await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
-            mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-000000000000.local 50000 typ host"
-            await ws.send(json.dumps({"type": "candidate", "candidate": mdns, "sdpMid": "0"}))
-            await ws.send(json.dumps({"type": "end_of_candidates"}))
-            seen = []
-            while not seen or seen[-1]["type"] != "bye":
-                seen.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
-    finally:
-        await caller.pc.close()
+    sdp = await _offer_sdp(server, caller_wavs)
+    async with websockets.connect(_ws_url(server)) as ws:
+        await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
+        mdns = "candidate:1 1 udp 2113937151 4b1c2d3e-0000-4000-8000-000000000000.local 50000 typ host"
+        await ws.send(json.dumps({"type": "candidate", "candidate": mdns, "sdpMid": "0"}))
+        await ws.send(json.dumps({"type": "end_of_candidates"}))
+        seen, _ = await _until_bye(ws, 30)
     assert seen[0]["type"] == "answer"
     reason = seen[-1]["reason"]
     assert reason.startswith("ice_failed: no usable remote candidates (1 mdns refused)"), reason
@@ -254,23 +261,12 @@ async def test_ice_with_no_usable_candidates_ends_the_call_with_the_reason(idle,
 
 async def test_ice_that_never_connects_ends_the_call_at_the_timeout(idle, caller_wavs):
     server = idle
-    caller = ScriptedCaller(server.url, _mic(caller_wavs, "hours"))
-    try:
-        caller.pc.addTrack(caller.mic)
-        await caller.pc.setLocalDescription(await caller.pc.createOffer())
-        sdp, _ = split_candidates(caller.pc.localDescription.sdp)
-        async with websockets.connect(_ws_url(server)) as ws:
-            # An offer, then nothing: no candidates, no end-of-candidates, no checks.
-            await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
-            answered_at = None
-            seen = []
-            while not seen or seen[-1]["type"] != "bye":
-                seen.append(json.loads(await asyncio.wait_for(ws.recv(), ICE_TIMEOUT_S + 20)))
-                if seen[-1]["type"] == "answer":
-                    answered_at = time.monotonic()
-            waited = time.monotonic() - answered_at
-    finally:
-        await caller.pc.close()
+    sdp = await _offer_sdp(server, caller_wavs)
+    async with websockets.connect(_ws_url(server)) as ws:
+        # An offer, then nothing: no candidates, no end-of-candidates, no checks.
+        await ws.send(json.dumps({"type": "offer", "sdp": sdp}))
+        seen, waited = await _until_bye(ws, ICE_TIMEOUT_S + 20)
+    assert seen[0]["type"] == "answer"
     assert seen[-1]["reason"] == (
         f"ice_timeout: not connected {ICE_TIMEOUT_S} s after the answer (0 remote candidates)"
     )

@@ -19,6 +19,8 @@ def test_offer_candidate_end_hangup_and_ice_state_parse():
     )
     assert candidate == wire.Candidate("candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0)
     assert wire.parse_client_message('{"type":"end_of_candidates"}') == wire.EndOfCandidates()
+    empty = '{"type":"candidate","candidate":"","sdpMid":"0","sdpMLineIndex":0}'
+    assert wire.parse_client_message(empty) == wire.EndOfCandidates()
     assert wire.parse_client_message('{"type":"hangup"}') == wire.Hangup()
     assert wire.parse_client_message(b'{"type":"ice_state","state":"disconnected"}') == (
         wire.BrowserIceState("disconnected")

@@ -4,6 +4,7 @@ Page -> server (one JSON object per text frame):
     {"type": "offer", "sdp": "v=0..."}                         exactly once, first
     {"type": "candidate", "candidate": "candidate:...", "sdpMid": "0", "sdpMLineIndex": 0}
     {"type": "end_of_candidates"}                              the page's null candidate
+                                                               (a candidate "" means the same)
     {"type": "ice_state", "state": "disconnected"}             the browser's own ICE state
     {"type": "hangup"}
 
@@ -92,6 +93,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if kind == "offer":
         return Offer(_string(data, "sdp"))
     if kind == "candidate":
+        if data.get("candidate") == "":
+            # The spec's end-of-candidates for a generation (Firefox sends it; Chromium sends null).
+            return EndOfCandidates()
         return _candidate(data)
     if kind == "end_of_candidates":
         return EndOfCandidates()
