@@ -9,6 +9,7 @@ sockets send the documented keep-alive and ask for the longest inactivity timeou
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -46,7 +47,11 @@ class SocketPool:
 
     def _refill_soon(self) -> None:
         if self.size and (self._refill is None or self._refill.done()):
-            self._refill = asyncio.get_running_loop().create_task(self._fill())
+            # A fresh context: the pool serves every call, so its sockets' log lines must not
+            # carry the call_id of whichever call happened to trigger the refill.
+            self._refill = asyncio.get_running_loop().create_task(
+                self._fill(), context=contextvars.Context()
+            )
             self._refill.add_done_callback(_log_refill)
 
     async def take(self, output_format: str) -> Generation:
