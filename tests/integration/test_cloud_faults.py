@@ -219,11 +219,11 @@ async def test_openai_malformed_chunk_gets_an_apology_and_the_next_turn_is_answe
     assert providers.llm.error_counts == {"protocol": 1} and requests == 2
 
 
-async def test_elevenlabs_malformed_message_gets_an_apology_on_a_new_socket(
-    settings, caller_wavs
-):
+async def tts_fault_call(settings, caller_wavs, plan: FaultPlan):
+    """Two "afternoon" turns with the ElevenLabs server broken by `plan` (from its first,
+    pooled socket on): the result, the clauses spoken and the server's sessions."""
     async with cloud_sim(settings, transcripts=[AFTERNOON] * 8) as sim:
-        sim.elevenlabs.faults = FaultPlan(Fault.MALFORMED)  # "{not json" instead of audio
+        sim.elevenlabs.faults = plan
         providers = Providers.load(sim.settings)
         await providers.warm(CLINIC_SYSTEM_PROMPT)  # the pooled socket is connection 0
         call = Call(providers, sim.settings, transport="file")
@@ -231,7 +231,14 @@ async def test_elevenlabs_malformed_message_gets_an_apology_on_a_new_socket(
         result = await talk(
             providers, sim.settings, [caller_wavs["afternoon"]] * 2, call=call
         )
-        sessions = sim.elevenlabs.sessions
+        return result, spoken, sim.elevenlabs.sessions
+
+
+async def test_elevenlabs_malformed_message_gets_an_apology_on_a_new_socket(
+    settings, caller_wavs
+):
+    plan = FaultPlan(Fault.MALFORMED)  # "{not json" instead of audio
+    result, spoken, sessions = await tts_fault_call(settings, caller_wavs, plan)
 
     assert outcomes(result) == ["error", "answered"], [r.to_dict() for r in result.records]
     assert "ProtocolViolation" in result.records[0].error
@@ -283,17 +290,9 @@ async def test_llm_slow_on_every_retry_gets_an_apology_and_the_next_turn_is_answ
 async def test_tts_slow_first_chunk_past_the_timeout_gets_an_apology_on_a_new_socket(
     settings, caller_wavs
 ):
-    async with cloud_sim(settings, transcripts=[AFTERNOON] * 8) as sim:
-        # Past the client's no-audio timeout (5 s).
-        sim.elevenlabs.faults = FaultPlan(Fault.SLOW_FIRST, slow_first_s=8.0)
-        providers = Providers.load(sim.settings)
-        await providers.warm(CLINIC_SYSTEM_PROMPT)  # the pooled socket is connection 0
-        call = Call(providers, sim.settings, transport="file")
-        spoken = spoken_by(call)
-        result = await talk(
-            providers, sim.settings, [caller_wavs["afternoon"]] * 2, call=call
-        )
-        sessions = sim.elevenlabs.sessions
+    # Past the cloud-sim client's no-audio timeout (5 s).
+    plan = FaultPlan(Fault.SLOW_FIRST, slow_first_s=8.0)
+    result, spoken, sessions = await tts_fault_call(settings, caller_wavs, plan)
 
     assert outcomes(result) == ["error", "answered"], [r.to_dict() for r in result.records]
     assert "ProviderTimeout" in result.records[0].error
