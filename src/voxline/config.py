@@ -250,6 +250,34 @@ class SIPSettings(BaseModel):
         return self.public_address or self.host
 
 
+class PrivacySettings(BaseModel):
+    """Personal data: the per-call vault, what the agent may say back, HIPAA mode, recording,
+    retention and the audit log (docs/privacy.md)."""
+
+    model_config = {"extra": "forbid"}
+    # The LLM, logs, traces and records see placeholders ([PHONE_1]) instead of what was said.
+    redaction: bool = True
+    # Types the agent may say back in full (a confirmation read-back), e.g. ["NAME", "PHONE"];
+    # any other placeholder is spoken in a safe form ("the number ending in 34").
+    read_back: list[str] = Field(default_factory=lambda: ["NAME"])
+    # HIPAA mode: start-up refuses third-party STUN/TURN, providers without a BAA mark, and
+    # unencrypted recording (privacy/hipaa.py).
+    hipaa: bool = False
+    # Providers covered by a Business Associate Agreement: "vendor/model" or "vendor/*".
+    # Embedded local providers never send data anywhere and count as covered.
+    baa_providers: list[str] = Field(default_factory=list)
+    # Per-call recording of both sides: off, plain WAV, or AES-256-GCM encrypted at rest with
+    # the 32-byte key (hex or base64) in the environment variable named by recording_key_env.
+    recording: Literal["off", "wav", "encrypted"] = "off"
+    recording_key_env: str = "VOXLINE_RECORDING_KEY"
+    recordings_dir: Path = Path("var/recordings")
+    # Calls (and their turns, events, recordings) older than this are deleted by
+    # `voxline records purge`; HIPAA mode requires a window.
+    retention_days: int | None = Field(default=None, gt=0)
+    # Append-only JSON lines: who read or purged which call records, and when.
+    audit_log: Path = Path("var/audit.jsonl")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXLINE_",
@@ -268,6 +296,7 @@ class Settings(BaseSettings):
     sip: SIPSettings = Field(default_factory=SIPSettings)
     records: RecordsSettings = Field(default_factory=RecordsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     # Cloud vendors: keys, and endpoints (None: the vendor's own; set them to reach a proxy,
     # a self-hosted model, or the local protocol servers of `voxline.testing`).
