@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+from voxline.testing.log_context import bound_context
 from voxline.testing.sip_peers import (
     free_udp_port,
     have,
@@ -59,11 +60,14 @@ async def test_a_spoken_question_over_rtp_is_transcribed_and_answered(
 
 
 async def test_cancel_while_ringing_gets_487_and_no_call_starts(settings, providers, tmp_path):
-    async with sip_agent(settings, providers, ring_ms=8000) as agent:
-        result = await run_sipp("uac_cancel.xml", agent.port, tmp_path, timeout_s=30)
-        await wait_for(lambda: agent.finished, 10, "the cancelled call did not end")
+    with bound_context() as bound:
+        async with sip_agent(settings, providers, ring_ms=8000) as agent:
+            result = await run_sipp("uac_cancel.xml", agent.port, tmp_path, timeout_s=30)
+            await wait_for(lambda: agent.finished, 10, "the cancelled call did not end")
     assert result.returncode == 0, result.output[-2000:]
     (summary,) = agent.finished
+    # The lines logged from the socket's callbacks and the call's task carry its call_id.
+    assert bound.naming(summary.call_id) and bound.unbound(summary.call_id) == []
     assert summary.ended_by == "cancel" and not summary.answered
     assert summary.records == [] and summary.media.packets_out == 0
 

@@ -128,6 +128,8 @@ def what_the_server_tells(
     for line in lines:
         if line["logger"].startswith(("voxline.telemetry.call_observer", "voxline.session")):
             assert "call_id" in line, line
+        if call_id in line["event"]:  # the signalling handler's lines too, outside the engine
+            assert line.get("call_id") == call_id, line
 
     # The call's page, as a person sees it: a waterfall per turn.
     page = httpx.get(f"{server.url}/calls/{call_id}", timeout=5)

@@ -18,12 +18,15 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.config import TwilioSettings
 from voxline.server.app import create_app
 from voxline.session.call import Call
+from voxline.telemetry.records.schema import calls
 from voxline.testing.asgi_server import serving
+from voxline.testing.log_context import bound_context
 from voxline.testing.twilio_client import TwilioCaller
 from voxline.transports.twilio.signature import SIGNATURE_HEADER, TwilioSignature
 
@@ -44,7 +47,8 @@ async def server(settings, providers, monkeypatch, tmp_path):
     """The app on a loopback port, ready, with the session's models; yields (base URL, app)."""
     monkeypatch.setattr("voxline.server.app.Providers.load", lambda _settings: providers)
     app_settings = settings.model_copy(
-        update={"twilio": TwilioSettings(auth_token=TOKEN), "clinic_db": tmp_path / "clinic.db"}
+        update={"twilio": TwilioSettings(auth_token=TOKEN), "clinic_db": tmp_path / "clinic.db",
+                "records_dir": tmp_path / "records"}
     )
     app = create_app(app_settings)
     async with serving(app) as base:
@@ -109,21 +113,41 @@ def has_words(text: str, words) -> bool:
     return all(w in text.lower() for w in words)
 
 
+async def recorded_end_reason(app, call_id: str, timeout_s: float = 10) -> str | None:
+    """The calls row's end_reason, once the recorder's thread has written it."""
+    reader = app.state.telemetry.recorder.reader()
+    async with asyncio.timeout(timeout_s):
+        while True:
+            with reader.connect() as db:
+                row = db.execute(select(calls.c.end_reason).where(calls.c.call_id == call_id)
+                                 ).one_or_none()
+            if row is not None and row.end_reason is not None:
+                return row.end_reason
+            await asyncio.sleep(0.05)
+
+
 async def test_a_call_is_answered_marks_are_echoed_and_dtmf_reaches_the_call(
     server, caller_wavs, key_words, caplog
 ):
     base, app = server
     caplog.set_level(logging.INFO, logger=STREAM_LOGGER)
-    caller = await dial(base)
-    try:
-        reply = await caller.ask(caller_wavs["hours"], timeout=60)
-        await caller.dtmf("1")
-        await caller.dtmf("#")
-        await turn_done(app, caller, turns=1)
-        await caller.stop()
-    finally:
-        await caller.close()
-    summary = await summary_of(app, caller)
+    with bound_context() as bound:
+        caller = await dial(base)
+        try:
+            reply = await caller.ask(caller_wavs["hours"], timeout=60)
+            await caller.dtmf("1")
+            await caller.dtmf("#")
+            await turn_done(app, caller, turns=1)
+            await caller.stop()
+        finally:
+            await caller.close()
+        summary = await summary_of(app, caller)
+
+    # Every line that names this call, the stream's own included, carries its call_id, and
+    # the stream's end reason reached its record.
+    assert any(r.name == STREAM_LOGGER for r, _ in bound.naming(summary.call_id))
+    assert bound.unbound(summary.call_id) == []
+    assert await recorded_end_reason(app, summary.call_id) == "stop"
 
     # The question was transcribed and answered; the caller heard the answer.
     answered = [r for r in summary.records if r.outcome == "answered"]

@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
         settings,
         providers=lambda: state.providers if state.ready.is_set() else None,
         toolbox=lambda: Toolbox(clinic().tools()),
+        on_ended=lambda ended: telemetry.transport_ended(ended.call_id, ended.ended_by),
     )
     state.transports.append(twilio)
     sip = None

@@ -17,6 +17,7 @@ import logging
 import logging.handlers
 import queue
 import sys
+from contextlib import AbstractContextManager
 from typing import IO, Literal
 
 import structlog
@@ -106,3 +107,9 @@ def configure_logging(
 def bind_call(call_id: str, transport: str) -> None:
     """Put the call's id on every log line of the current task and the tasks it starts."""
     structlog.contextvars.bind_contextvars(call_id=call_id, transport=transport)
+
+
+def call_logging(call_id: str, transport: str) -> AbstractContextManager[None]:
+    """The call's id on every line logged inside the block, then the context as it was: for
+    code that acts for one call outside the call's task (a SIP datagram callback, say)."""
+    return structlog.contextvars.bound_contextvars(call_id=call_id, transport=transport)

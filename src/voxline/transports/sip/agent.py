@@ -27,6 +27,7 @@ from voxline.protocols.sip.transaction import (
     Timers,
 )
 from voxline.providers.registry import Providers
+from voxline.telemetry.logs import bind_call, call_logging
 from voxline.transports.sip.endpoint import Addr, AnyTransaction, SipEndpoint
 from voxline.transports.sip.inbound import ALLOW, InboundCall, SipCallSummary
 from voxline.transports.sip.ports import RtpPorts
@@ -129,7 +130,8 @@ class SipAgent:
                     response_to(request, 481)
                 self.endpoint.respond(tx, reply)
                 return
-            call.on_request(request, tx)
+            with call_logging(call.call.call_id, "sip"):
+                call.on_request(request, tx)
         elif request.method == "INVITE" and isinstance(tx, ServerInviteTransaction):
             self._new_call(request, tx, addr)
         elif request.method == "OPTIONS":
@@ -149,7 +151,8 @@ class SipAgent:
             return  # an ACK is never answered; from outside the allowlist it changes nothing
         call = self.calls.get((ack.call_id, ack.to.tag or ""))
         if call is not None:
-            call.on_ack()
+            with call_logging(call.call.call_id, "sip"):
+                call.on_ack()
 
     def on_cancel(self, cancel: Request, tx: ServerTransaction, addr: Addr) -> None:
         if not self._source_allowed(addr):
@@ -162,12 +165,14 @@ class SipAgent:
             self.endpoint.respond(tx, response_to(cancel, 481))
             return
         self.endpoint.respond(tx, response_to(cancel, 200, to_tag=call.local_tag))
-        call.on_cancel()
+        with call_logging(call.call.call_id, "sip"):
+            call.on_cancel()
 
     def on_timeout(self, tx: AnyTransaction) -> None:
         call = self._by_invite.get(id(tx))
         if call is not None:
-            call.on_timeout()
+            with call_logging(call.call.call_id, "sip"):
+                call.on_timeout()
 
     # -- outbound calls --------------------------------------------------------------------------
 
@@ -188,7 +193,8 @@ class SipAgent:
             password=password or (secret.get_secret_value() if secret else None))
         self.calls[call.key] = call
         try:
-            summary = await call.run()
+            with call_logging(call.call.call_id, "sip"):
+                summary = await call.run()
         finally:
             self.calls.pop(call.key, None)
         self.finished.append(summary)
@@ -232,6 +238,7 @@ class SipAgent:
         self.keep(asyncio.ensure_future(self._run(call, tx)))
 
     async def _run(self, call: InboundCall, tx: ServerInviteTransaction) -> None:
+        bind_call(call.call.call_id, "sip")  # this task's lines, the summary's included
         try:
             summary = await call.run()
         finally:

@@ -33,8 +33,10 @@ class TwilioService:
         settings: Settings,
         providers: Callable[[], Providers | None],
         toolbox: Callable[[], Toolbox] | None = None,
+        on_ended: Callable[[StreamSummary], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._on_ended = on_ended  # e.g. telemetry's transport_ended, with the stream's end reason
         self.config = settings.twilio
         self._providers = providers  # None until the models are loaded and warm
         self._toolbox = toolbox  # the agent's tools, as browser calls get them
@@ -88,3 +90,5 @@ class TwilioService:
             del self.active[id(stream)]
         if summary is not None:
             self.finished.append(summary)
+            if self._on_ended is not None:
+                self._on_ended(summary)

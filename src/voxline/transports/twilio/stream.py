@@ -39,6 +39,7 @@ from voxline.protocols.twilio_media import (
     parse_from_twilio,
 )
 from voxline.providers.registry import Providers
+from voxline.telemetry.logs import bind_call
 from voxline.session.call import Call, CallEvent
 from voxline.session.record import TurnRecord
 from voxline.transports.twilio.audio import CallerAudio
@@ -169,6 +170,7 @@ class TwilioStream:
         )
         sender = self.sender = AgentSender(call, self._send, start.stream_sid)
         call.observe(self._on_call_event)
+        bind_call(call.call_id, "twilio")  # the stream's own lines, before and after the engine's
         log.info("call %s: twilio stream %s started (call %s)",
                  call.call_id, start.stream_sid, start.call_sid)
         ended_by = "closed"

@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from voxline.config import Settings
 from voxline.providers.registry import Providers
+from voxline.telemetry.logs import bind_call
 from voxline.transports.webrtc import messages as wire
 from voxline.transports.webrtc.browser_call import BrowserCall
 from voxline.transports.webrtc.ice import browser_rtc_configuration
@@ -164,6 +165,8 @@ class WebRTCService:
         return call_id
 
     async def _serve(self, ws: WebSocket, call_id: str, providers: Providers) -> None:
+        # This connection's task (and the reader/writer tasks it starts) log for this call only.
+        bind_call(call_id, "webrtc")
         outbox: asyncio.Queue[str] = asyncio.Queue()
         session = BrowserCall(
             call_id,
