@@ -31,6 +31,12 @@ Rules:
    endpointer's share of ``endpoint_delay_ms`` (the VAD's own lag comes on top).
 10. ``in_speech`` is True in SPEAKING and TRAILING, i.e. between SpeechStarted and Endpoint.
 11. ``reset()`` returns to QUIET at position 0 and forgets the hysteresis.
+12. ``shorten()`` in TRAILING (the words so far read as a finished turn): this silence ends the
+    turn after ``complete_silence_ms`` instead of ``trailing_silence_ms`` (whichever is
+    smaller). If that much silence has already passed, it returns the ``Endpoint`` at once,
+    decided at the current position; otherwise rule 9 applies with the shorter window. Outside
+    TRAILING it does nothing and returns no events. The shorter window is forgotten on
+    SpeechResumed, Endpoint and reset: every pause is judged afresh.
 
 The default ``trailing_silence_ms`` is chosen by ``python -m voxline.bench.endpointing``
 (see docs/endpointing.md).
@@ -52,6 +58,8 @@ class EndpointingConfig:
     min_speech_ms: int = 200  # shorter voiced runs are blips (coughs, clicks)
     # Chosen by bench/endpointing.py: smallest window cutting <= 5% of paused utterances (Silero).
     trailing_silence_ms: int = 900
+    # Window after words that read as a finished turn (rule 12; vad/completeness.py judges).
+    complete_silence_ms: int = 500
     frame_ms: int = 20
 
     def __post_init__(self) -> None:
@@ -64,7 +72,7 @@ class EndpointingConfig:
                 f"neg_threshold must be in (0, threshold={self.threshold}], "
                 f"got {self.neg_threshold!r}"
             )
-        for name in ("min_speech_ms", "trailing_silence_ms"):
+        for name in ("min_speech_ms", "trailing_silence_ms", "complete_silence_ms"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{name} must be a positive number of ms, got {value!r}")
@@ -119,6 +127,7 @@ class Endpointer:
         self._run_start = 0  # PENDING: start of the voiced run
         self._turn_start = 0  # SPEAKING/TRAILING: start_ms of SpeechStarted
         self._speech_end = 0  # SPEAKING/TRAILING: end of the last voiced frame
+        self._window = self.config.trailing_silence_ms  # this silence's window (rule 12)
 
     @property
     def position_ms(self) -> int:
@@ -127,6 +136,26 @@ class Endpointer:
     @property
     def in_speech(self) -> bool:
         return self._state in (_State.SPEAKING, _State.TRAILING)
+
+    @property
+    def shortened(self) -> bool:
+        """True while the current silence runs on the shorter window of rule 12."""
+        return self._window < self.config.trailing_silence_ms
+
+    def shorten(self) -> list[EndpointEvent]:
+        """The words so far read as a finished turn: end this silence sooner (rule 12)."""
+        if self._state is not _State.TRAILING:
+            return []
+        cfg = self.config
+        self._window = min(cfg.complete_silence_ms, cfg.trailing_silence_ms)
+        if self.position_ms - self._speech_end >= self._window:
+            return [self._endpoint()]
+        return []
+
+    def _endpoint(self) -> Endpoint:
+        self._state = _State.QUIET
+        self._window = self.config.trailing_silence_ms
+        return Endpoint(self._speech_end, self.position_ms, self._turn_start)
 
     def process(self, probability: float) -> list[EndpointEvent]:
         cfg = self.config
@@ -152,6 +181,7 @@ class Endpointer:
             self._speech_end = now
             if state is _State.TRAILING:  # rule 8
                 self._state = _State.SPEAKING
+                self._window = cfg.trailing_silence_ms
                 return [SpeechResumed(frame_start)]
             return []  # rule 6
 
@@ -165,7 +195,6 @@ class Endpointer:
             events = []
         else:
             return []
-        if now - self._speech_end >= cfg.trailing_silence_ms:  # rule 9
-            self._state = _State.QUIET
-            events.append(Endpoint(self._speech_end, now, self._turn_start))
+        if now - self._speech_end >= self._window:  # rule 9 (rule 12's window if shortened)
+            events.append(self._endpoint())
         return events
