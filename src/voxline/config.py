@@ -36,6 +36,10 @@ class EndpointingSettings(BaseModel):
     neg_threshold: float = _DEFAULT_ENDPOINTING.neg_threshold
     min_speech_ms: int = _DEFAULT_ENDPOINTING.min_speech_ms
     trailing_silence_ms: int = _DEFAULT_ENDPOINTING.trailing_silence_ms
+    # Adaptive endpointing: when the speculative transcript reads as a finished turn
+    # (vad/completeness.py), the silence ends after complete_silence_ms instead.
+    adaptive: bool = True
+    complete_silence_ms: int = _DEFAULT_ENDPOINTING.complete_silence_ms
 
     def config(self) -> EndpointingConfig:
         return EndpointingConfig(
@@ -43,6 +47,7 @@ class EndpointingSettings(BaseModel):
             neg_threshold=self.neg_threshold,
             min_speech_ms=self.min_speech_ms,
             trailing_silence_ms=self.trailing_silence_ms,
+            complete_silence_ms=self.complete_silence_ms,
         )
 
 

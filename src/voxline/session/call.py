@@ -10,6 +10,9 @@ audio (`next_frame`, once per 20 ms, silence when it returns None). In between:
                         endpoint window runs. Its audio is queued but held.
       SpeechResumed   : the caller went on: the speculative turn is cancelled, its audio dropped.
       Endpoint        : the turn is confirmed: its audio is released to the transport.
+    When the speculative transcript reads as a finished turn (vad/completeness.py), the
+    endpointer is told to end this silence after the shorter complete_silence_ms (adaptive
+    endpointing); unfinished-looking words keep the full trailing-silence window.
 
 So the endpoint window, STT, the LLM's first clause and the first TTS chunk overlap, and
 `turn_latency_ms` (endpoint to first audio out) is whatever of them is left at the endpoint.
@@ -43,6 +46,7 @@ from voxline.session.latency import relative_ms, turn_latencies, waterfall
 from voxline.session.playout import AudioOut
 from voxline.session.record import TurnRecord
 from voxline.vad import make_detector
+from voxline.vad.completeness import judge
 from voxline.vad.detector import VoiceDetector
 from voxline.vad.endpointing import (
     Endpoint,
@@ -289,9 +293,20 @@ class Call:
         stamps.stamp(Mark.SPEECH_START, speech_start_ns)
         stamps.stamp(Mark.STT_REQUEST, now)
         turn = _Turn(stamps, self._tg.create_task(self._transcribe(stamps)))
+        if self.settings.endpointing.adaptive:
+            turn.transcription.add_done_callback(lambda _: self._judge_pause(turn))
         self.out.hold()  # nothing is heard before the endpoint confirms the turn
         turn.task = self._tg.create_task(self._run_turn(turn))
         self._turn = turn
+
+    def _judge_pause(self, turn: _Turn) -> None:
+        """Adaptive endpointing: finished-sounding words end this silence sooner."""
+        if turn is not self._turn or turn.confirmed.is_set() or turn.transcription.cancelled():
+            return  # the caller went on, or the endpoint came first
+        if judge(turn.transcription.result().text).finished:
+            now = self.clock.now_ns()
+            for event in self._endpointer.shorten():
+                self._on_vad_event(event, now)
 
     def _cancel_turn(self) -> None:
         turn, self._turn = self._turn, None
