@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -255,6 +256,80 @@ class SIPSettings(BaseModel):
         return self.public_address or self.host
 
 
+class IdentifierPattern(BaseModel):
+    """An identifier a deployment treats as personal data (a medical record number, an
+    insurance member ID): found after one of its cues, when the letters and digits said
+    (spelled or written, spaces dropped, upper-cased) match `pattern` in full."""
+
+    model_config = {"extra": "forbid"}
+    type: str  # the placeholder's name: [MRN_1]
+    pattern: str  # a Python regex over e.g. "AB1234567"
+    cues: list[str] = Field(default_factory=list)  # lower-case phrases said before the value
+    require_cue: bool = True  # False: a written match anywhere counts too
+
+    @field_validator("type")
+    @classmethod
+    def _type_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", value):
+            raise ValueError(f"{value!r}: an identifier type is upper-case, like MRN or MEMBER_ID")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"identifier pattern {value!r} is not a valid regex: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _findable(self) -> IdentifierPattern:
+        if self.require_cue and not self.cues:
+            raise ValueError(f"identifier {self.type} requires a cue but lists none: add cues")
+        return self
+
+
+def _default_identifiers() -> list[IdentifierPattern]:
+    return [
+        IdentifierPattern(
+            type="MRN",
+            pattern=r"[A-Z]{0,3}\d{5,10}",
+            cues=["medical record number", "medical record", "mrn", "chart number",
+                  "record number", "patient id", "patient number"],
+        ),
+        IdentifierPattern(
+            type="MEMBER_ID",
+            pattern=r"[A-Z]{0,4}\d{6,12}",
+            cues=["member id", "member number", "member i d", "insurance id", "insurance number",
+                  "policy number", "subscriber id", "subscriber number", "group number"],
+        ),
+    ]
+
+
+class PrivacyDetectionSettings(BaseModel):
+    """What counts as personal data in a transcript (privacy/detect)."""
+
+    model_config = {"extra": "forbid"}
+    # Built-in types to look for: PHONE EMAIL SSN CARD DOB ADDRESS NAME.
+    types: list[str] = Field(
+        default_factory=lambda: ["PHONE", "EMAIL", "SSN", "CARD", "DOB", "ADDRESS", "NAME"]
+    )
+    identifiers: list[IdentifierPattern] = Field(default_factory=_default_identifiers)
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        known = {"PHONE", "EMAIL", "SSN", "CARD", "DOB", "ADDRESS", "NAME"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown PII types {unknown}; built-in types are {sorted(known)} "
+                "(other identifiers go in identifiers)"
+            )
+        return value
+
+
 class PrivacySettings(BaseModel):
     """Personal data: the per-call vault, what the agent may say back, HIPAA mode, recording,
     retention and the audit log (docs/privacy.md)."""
@@ -281,6 +356,8 @@ class PrivacySettings(BaseModel):
     retention_days: int | None = Field(default=None, gt=0)
     # Append-only JSON lines: who read or purged which call records, and when.
     audit_log: Path = Path("var/audit.jsonl")
+    # What is detected: built-in types and configured identifiers (MRN, member ID).
+    detection: PrivacyDetectionSettings = Field(default_factory=PrivacyDetectionSettings)
 
 
 class Settings(BaseSettings):
