@@ -115,7 +115,8 @@ async def _talk(args: argparse.Namespace, settings):  # -> TalkResult
         book = AppointmentBook(settings.clinic_db)
         call = Call(providers, settings, transport="file", toolbox=Toolbox(book.tools()))
         call.observe(lambda e: print_turn(e.data["record"]) if e.kind == "turn" else None)
-        return await talk(providers, settings, args.wavs, fast=args.fast, call=call)
+        return await talk(providers, settings, args.wavs, fast=args.fast, call=call,
+                          record_to=args.out)  # streamed to disk as the call runs
 
 
 # -- serve ------------------------------------------------------------------------------------

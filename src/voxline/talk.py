@@ -13,7 +13,7 @@ from voxline.config import Settings
 from voxline.providers.registry import Providers
 from voxline.session.call import Call
 from voxline.session.record import TurnRecord
-from voxline.transports.file import FileCaller, UtteranceResult
+from voxline.transports.file import AgentTrack, FileCaller, UtteranceResult
 
 
 @dataclass
@@ -21,9 +21,10 @@ class TalkResult:
     call_id: str
     records: list[TurnRecord]
     utterances: list[UtteranceResult]
-    agent_audio: bytes
+    agent_audio: bytes  # b"" when streamed to `recorded_to`, or not kept
     wavs: list[str]
     events: list[tuple[int, str]]  # (tick, call event kind), from the file caller
+    recorded_to: Path | None = None  # the agent's track, written while the call ran
 
     def report(self) -> dict[str, Any]:
         return {
@@ -49,11 +50,17 @@ async def talk(
     pause_ms: int = 800,
     call: Call | None = None,
     barge_in_after_ms: dict[int, int] | None = None,
+    record_to: Path | None = None,
+    keep_agent_audio: bool = True,
 ) -> TalkResult:
+    """`record_to` streams the agent's track to that WAV file as the call runs (nothing kept in
+    memory); otherwise it is kept in memory unless `keep_agent_audio` is False."""
     audio = load_caller_wavs(wavs)
     call = call or Call(providers, settings, transport="file")
+    track = AgentTrack(record_to, keep=keep_agent_audio)
     caller = FileCaller(
-        call, audio, fast=fast, pause_ms=pause_ms, barge_in_after_ms=barge_in_after_ms
+        call, audio, fast=fast, pause_ms=pause_ms, barge_in_after_ms=barge_in_after_ms,
+        agent_track=track,
     )
     result = await caller.run()
     # The caller measured voice-to-voice from audio; attach it to the turn that answered.
@@ -70,11 +77,12 @@ async def talk(
         agent_audio=result.agent_audio,
         wavs=[str(w) for w in wavs],
         events=result.events,
+        recorded_to=record_to,
     )
 
 
 def write_outputs(result: TalkResult, out: Path | None, report: Path | None) -> None:
-    if out is not None:
+    if out is not None and out != result.recorded_to:
         write_wav(out, result.agent_audio, ENGINE_RATE)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)

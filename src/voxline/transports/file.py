@@ -9,13 +9,20 @@ freezes while the agent thinks. Model latencies stay real; voice-to-voice is not
 
 Voice-to-voice is measured here, on the caller's side, from audio alone: the last sample of the
 caller's utterance above the energy floor, to the first agent sample above it.
+
+Memory stays flat however long the call: the agent's track is kept only when asked for (in
+memory, or streamed to a WAV file as it is produced), and the event log keeps the newest
+`EVENTS_KEPT` events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import wave
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +33,44 @@ from voxline.session.call import Call, CallEvent
 # Energy floor for "voiced" in the caller's and agent's audio: -40 dBFS over 5 ms windows.
 ENERGY_FLOOR = 10 ** (-40 / 20) * 32768
 WINDOW = ENGINE_RATE * 5 // 1000
+# Call events kept for the result: a few per turn, so a one-hour call's ~5,000 fit.
+EVENTS_KEPT = 20_000
+
+
+class AgentTrack:
+    """Where the agent's audio goes: kept in memory (`audio()`), streamed to a 16-bit mono WAV
+    file as it arrives (`AgentTrack(path)`, nothing kept in memory), or dropped
+    (`AgentTrack.discard()`)."""
+
+    def __init__(self, path: Path | None = None, *, keep: bool = True) -> None:
+        self.path = path
+        self._frames: list[bytes] | None = [] if keep and path is None else None
+        self._wav: wave.Wave_write | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._wav = wave.open(str(path), "wb")
+            self._wav.setnchannels(1)
+            self._wav.setsampwidth(2)
+            self._wav.setframerate(ENGINE_RATE)
+
+    @classmethod
+    def discard(cls) -> "AgentTrack":
+        return cls(keep=False)
+
+    def write(self, frame: bytes) -> None:
+        if self._wav is not None:
+            self._wav.writeframesraw(frame)
+        elif self._frames is not None:
+            self._frames.append(frame)
+
+    def close(self) -> None:
+        if self._wav is not None:
+            self._wav.close()  # patches the header's sizes
+            self._wav = None
+
+    def audio(self) -> bytes:
+        """The track, when it was kept in memory; b"" when streamed to a file or dropped."""
+        return b"".join(self._frames) if self._frames is not None else b""
 
 
 def _window_rms(pcm: bytes) -> np.ndarray:
@@ -58,9 +103,9 @@ class UtteranceResult:
 
 @dataclass
 class FileCallResult:
-    agent_audio: bytes  # the agent's track on the call's timeline, silence included
+    agent_audio: bytes  # the agent's track on the call's timeline, silence included (if kept)
     utterances: list[UtteranceResult]
-    events: list[tuple[int, str]]  # (tick, call event kind): tick n is agent frame n
+    events: list[tuple[int, str]]  # (tick, call event kind): tick n is agent frame n (newest)
 
 
 class FileCaller:
@@ -73,9 +118,11 @@ class FileCaller:
         pause_ms: int = 800,
         reply_timeout_s: float = 30.0,
         barge_in_after_ms: dict[int, int] | None = None,
+        agent_track: AgentTrack | None = None,
     ) -> None:
         """`barge_in_after_ms[i] = n`: utterance i starts n ms into the agent's answer to
-        utterance i-1, talking over it, instead of waiting for the agent to finish."""
+        utterance i-1, talking over it, instead of waiting for the agent to finish.
+        `agent_track`: where the agent's audio goes (default: kept in memory)."""
         for audio in utterances:
             if audio.rate != ENGINE_RATE:
                 raise ValueError(f"caller audio must be {ENGINE_RATE} Hz, got {audio.rate}")
@@ -85,7 +132,7 @@ class FileCaller:
         self.pause_ms = pause_ms
         self.reply_timeout_s = reply_timeout_s
         self.barge_in_after_ms = barge_in_after_ms or {}
-        self._agent: list[bytes] = []
+        self._agent = agent_track if agent_track is not None else AgentTrack()
         self._silence = silence(ENGINE_RATE)
         self._speech_seen = False
         self._utterance = 0  # the utterance being played or answered
@@ -93,7 +140,7 @@ class FileCaller:
         self._turns: dict[int, list[int]] = {}  # utterance -> indexes of its turn records
         self._ticks = 0
         self._t0 = 0.0
-        self._events: list[tuple[int, str]] = []
+        self._events: deque[tuple[int, str]] = deque(maxlen=EVENTS_KEPT)
         call.observe(self._on_event)
 
     def _on_event(self, event: CallEvent) -> None:
@@ -119,8 +166,11 @@ class FileCaller:
                     await self._idle(self.pause_ms)
         finally:
             self.call.hang_up()
-            await runner
-        return FileCallResult(b"".join(self._agent), results, self._events)
+            try:
+                await runner
+            finally:
+                self._agent.close()
+        return FileCallResult(self._agent.audio(), results, list(self._events))
 
     async def _tick(self, frame: bytes) -> tuple[float, bytes | None]:
         """Send one frame, take one frame; returns the tick's time and the agent frame."""
@@ -134,7 +184,7 @@ class FileCaller:
         self._ticks += 1
         self.call.receive(frame)
         out = self.call.next_frame()
-        self._agent.append(out if out is not None else self._silence)
+        self._agent.write(out if out is not None else self._silence)
         return now, out
 
     async def _idle(self, ms: int) -> None:
