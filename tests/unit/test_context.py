@@ -202,3 +202,45 @@ def test_truncate_without_assistant_is_a_no_op() -> None:
     conv.add_user("Hello?")
     conv.truncate_last_assistant("anything")
     assert roles(conv) == ["system", "user"]
+
+
+class Unpruned(Conversation):
+    """The same conversation without rule 5: what `messages()` must match."""
+
+    def _forget_unsendable(self) -> None:
+        pass
+
+
+def test_a_one_hour_call_stores_a_bounded_history_and_sends_what_an_unpruned_one_would():
+    pruned, reference = Conversation(SYSTEM, 600), Unpruned(SYSTEM, 600)
+    stored = []
+    for i in range(360):  # a 10 s caller turn, for an hour
+        for conv in (pruned, reference):
+            conv.add_user(user_text(i))
+            if i % 7 == 3:
+                conv.add_tool_exchange([
+                    {"role": "assistant", "content": None, "tool_calls": [
+                        {"id": f"c{i}", "type": "function",
+                         "function": {"name": "check", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": f"c{i}", "content": '{"slots": ["09:30"]}'},
+                ])
+            conv.add_assistant(assistant_text(i))
+            if i % 5 == 0:
+                conv.truncate_last_assistant("Reply")
+        assert pruned.messages() == reference.messages()
+        stored.append(pruned.stored)
+    assert reference.stored > 700
+    assert max(stored[20:]) <= max(stored[:20]) + 4  # flat after the budget filled
+    # Tool results are never orphaned from the call that asked for them.
+    msgs = pruned.messages()
+    for k, m in enumerate(msgs):
+        if m["role"] == "tool":
+            assert msgs[k - 1]["role"] in ("assistant", "tool")
+
+
+def test_a_merged_user_message_is_never_pruned_away():
+    conv = Conversation(SYSTEM, 50)
+    conv.add_user("Hi.")
+    conv.add_user("I'd like to book a cleaning for next Tuesday afternoon, if there is one.")
+    assert [m["role"] for m in conv.messages()] == ["system", "user"]
+    assert "Hi. I'd like" in conv.messages()[1]["content"]

@@ -1,8 +1,8 @@
 """The conversation sent to the LLM, kept under a token budget.
 
 A voice call can run for an hour; the prompt must not grow with it, or first-token latency and
-cost grow too. `Conversation` keeps every message, and `messages()` sends the system prompt plus
-the newest whole exchanges that fit in ``max_tokens``.
+cost grow too. `messages()` sends the system prompt plus the newest whole exchanges that fit in
+``max_tokens``, and what can never be sent again is forgotten (rule 5), so memory is bounded too.
 
 Invariants of `messages()`:
 
@@ -14,6 +14,10 @@ Invariants of `messages()`:
 4. The first message after the system prompt is a user message; assistant or tool messages
    before the first kept user message (a greeting, say) are not sent, because several chat
    templates reject a conversation that does not alternate user/assistant from a user message.
+5. When a new exchange begins (`add_user` of a new message), entries that `messages()` does not
+   send at that moment are forgotten. They could never be sent again: later calls only add
+   messages, and `truncate_last_assistant` shortens only the newest reply, which came after.
+   So the history holds at most the budget's worth plus the newest exchange.
 """
 
 from __future__ import annotations
@@ -74,7 +78,12 @@ class Conversation:
             merged = f"{self._history[-1][0]['content']} {text}".strip()
             self._history[-1] = self._entry({"role": "user", "content": merged})
             return
+        self._forget_unsendable()
         self._history.append(self._entry({"role": "user", "content": text}))
+
+    def _forget_unsendable(self) -> None:
+        """Rule 5: drop what `messages()` no longer sends; it never will again."""
+        self._history = self._kept()
 
     def add_assistant(self, text: str) -> None:
         """Add the agent's reply (the full text the LLM produced for this turn)."""
@@ -137,6 +146,11 @@ class Conversation:
     def token_count(self) -> int:
         """Tokens of what `messages()` returns, by the counter in use."""
         return self._system[1] + sum(cost for _, cost in self._kept())
+
+    @property
+    def stored(self) -> int:
+        """Messages held in memory (sent or not): bounded by rule 5."""
+        return len(self._history)
 
     @property
     def turns(self) -> int:
