@@ -1,0 +1,161 @@
+"""Callers: many scripted calls per process, each process one asyncio loop.
+
+The runner spawns `caller_processes` of these; each is handed the start times (system-wide
+monotonic clock, shared with the runner and the worker) of its share of the calls, places
+them, and sends back one dict per call. A call says every line of its script once, then
+repeats them until the scenario's duration has passed: say a line, wait for the agent's answer to start (that is
+`voice_to_voice_ms`, measured here from audio), wait for it to end, pause, next line.
+
+Twilio: `voxline.testing.twilio_client.TwilioCaller`, with the playout track reduced to one
+flag per 20 ms tick (audio or not), so that holes inside an answer (underruns: the worker
+sent too late) can be counted, and without keeping the decoded audio (cheap callers).
+WebRTC: `voxline.testing.webrtc_client.ScriptedCaller` (aiortc), one line per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+from voxline.bench.scenario.stats import playout_gaps
+from voxline.protocols import twilio_media as tm
+from voxline.testing.twilio_client import TwilioCaller
+
+QUIET_S = 0.4  # the agent silent this long after voiced audio: its answer has ended
+CONNECT_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """What every call of a run does (pickled into the caller processes)."""
+
+    base_url: str  # the worker, http://127.0.0.1:PORT
+    transport: str
+    lines: tuple[str, ...]  # line names, for the results
+    wavs: tuple[str, ...]  # one WAV per line
+    pause_s: float
+    answer_timeout_s: float
+    duration_s: float
+    twilio_token: str
+
+
+class _TickingCaller(TwilioCaller):
+    """A TwilioCaller that keeps, per playout tick, only whether audio was played."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ticks = bytearray()  # 1: the tick played agent audio, 0: the queue was empty
+
+    def _play_one_frame(self) -> bytes:
+        had_audio = bool(self._queue) and isinstance(self._queue[0], bytes)
+        self.ticks.append(had_audio)
+        taken = 0
+        while taken < tm.FRAME_BYTES and self._queue and isinstance(self._queue[0], bytes):
+            chunk = self._queue.popleft()
+            take = tm.FRAME_BYTES - taken
+            taken += min(take, len(chunk))
+            if len(chunk) > take:
+                self._queue.appendleft(chunk[take:])
+        self.played.clear()  # the base class appends what this returns: keep nothing
+        return b""
+
+
+async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[str, Any]:
+    from voxline.transports.twilio.webhook import STREAM_PATH
+
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    url = plan.base_url.replace("http", "ws", 1) + STREAM_PATH
+    caller = _TickingCaller(url, auth_token=plan.twilio_token)
+    started = time.monotonic()
+    result: dict[str, Any] = {"transport": "twilio", "started_at": started, "turns": []}
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await caller.connect()
+        result["setup_ms"] = round((time.monotonic() - started) * 1000, 1)
+        index = 0
+        while index < len(audios) or time.monotonic() - started < plan.duration_s:
+            line = index % len(audios)
+            reply = await caller.ask(audios[line], timeout=plan.answer_timeout_s)
+            result["turns"].append({
+                "line": plan.lines[line],
+                "voice_to_voice_ms": reply.voice_to_voice_ms,
+                "last_voiced_sent_at": reply.last_voiced_sent_at,
+                "first_agent_audio_at": reply.first_agent_audio_at,
+            })
+            if caller.closed_by_app.is_set():
+                result["error"] = "the worker closed the stream"
+                break
+            await caller.wait_until_quiet(QUIET_S, timeout=plan.answer_timeout_s + 30)
+            await asyncio.sleep(plan.pause_s)
+            index += 1
+        await caller.stop()
+    except Exception as err:  # noqa: BLE001 - one failed call is a result, not the run's end
+        result["error"] = f"{type(err).__name__}: {err}"
+        with contextlib.suppress(Exception):
+            await caller.close()
+    result["ended_at"] = time.monotonic()
+    gaps = playout_gaps(caller.ticks)
+    result["gaps"] = len(gaps)
+    result["gap_ms"] = sum(gaps) * 20
+    result["agent_ticks"] = sum(caller.ticks)
+    result["media_received"] = caller.media_received
+    return result
+
+
+async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> dict[str, Any]:
+    from voxline.testing.webrtc_client import ScriptedCaller
+
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    started = time.monotonic()
+    result: dict[str, Any] = {"transport": "webrtc", "started_at": started, "turns": []}
+    caller = ScriptedCaller(plan.base_url, pcm48[0])
+    try:
+        await caller.start()
+        answered = await caller.wait_for(
+            lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10
+        )
+        result["turns"].append({
+            "line": plan.lines[0],
+            "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,
+        })
+        await caller.wait_for(lambda log: log.agent_voiced_ms > 1000, 10)
+        await caller.hang_up()
+    except Exception as err:  # noqa: BLE001 - one failed call is a result
+        result["error"] = f"{type(err).__name__}: {err}"
+    finally:
+        with contextlib.suppress(Exception):
+            await caller.close()
+    result["ended_at"] = time.monotonic()
+    result["gaps"] = None  # aiortc's receiver does not expose underruns; not measured
+    return result
+
+
+async def place_calls(plan: CallPlan, starts: list[float]) -> list[dict[str, Any]]:
+    """Place one call per start time, concurrently, in this loop."""
+
+    audios = _audios(plan)
+    place = _twilio_call if plan.transport == "twilio" else _webrtc_call
+    return list(await asyncio.gather(*(place(plan, audios, at) for at in starts)))
+
+
+def _audios(plan: CallPlan) -> list:
+    from voxline.audio.wav import read_wav
+
+    if plan.transport == "twilio":
+        return [read_wav(Path(w), tm.RATE) for w in plan.wavs]
+    lead = bytes(48000 // 1000 * 500 * 2)  # 500 ms of silence while the call connects
+    return [lead + read_wav(Path(w), 48000).pcm for w in plan.wavs]
+
+
+def caller_process(plan: CallPlan, starts: list[float], out: Queue) -> None:
+    """Entry point of one caller process: results (or the traceback) go to `out`."""
+    try:
+        out.put(("ok", asyncio.run(place_calls(plan, starts))))
+    except BaseException:  # the runner reports it instead of waiting forever
+        out.put(("error", traceback.format_exc()))
