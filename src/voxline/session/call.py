@@ -45,6 +45,7 @@ from voxline.session.clock import CallClock, Mark, TurnStamps
 from voxline.session.latency import relative_ms, turn_latencies, waterfall
 from voxline.session.playout import AudioOut
 from voxline.session.record import TurnRecord
+from voxline.session.turn_log import TurnLog
 from voxline.vad import make_detector
 from voxline.vad.completeness import judge
 from voxline.vad.detector import VoiceDetector
@@ -67,6 +68,7 @@ FILLER = "One moment, let me check."
 FILLER_AFTER_S = 0.7
 MAX_TOOL_ROUNDS = 3
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+DTMF_KEPT = 1000  # the newest keys; every one is also told to observers
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class Call:
             system_prompt, settings.context_max_tokens, count_tokens=providers.llm.count_tokens
         )
         self.toolbox = toolbox
-        self.records: list[TurnRecord] = []
+        self.records = TurnLog()  # the newest turns; all of them go to observers
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
         self.dtmf_digits: list[str] = []  # keys the caller pressed, in order
@@ -172,6 +174,7 @@ class Call:
         if digit not in DTMF_DIGITS:
             raise ValueError(f"{digit!r} is not a DTMF digit: one of 0-9, *, #, A-D")
         self.dtmf_digits.append(digit)
+        del self.dtmf_digits[:-DTMF_KEPT]  # a stuck key must not grow the call without bound
         self._emit("dtmf", digit=digit)
 
     def hang_up(self) -> None:
