@@ -39,7 +39,7 @@ class EndpointingSettings(BaseModel):
     trailing_silence_ms: int = _DEFAULT_ENDPOINTING.trailing_silence_ms
     # Adaptive endpointing: when the speculative transcript reads as a finished turn
     # (vad/completeness.py), the silence ends after complete_silence_ms instead.
-    adaptive: bool = True
+    adaptive: bool = False  # off: on the paused-sentence corpus it cut 31% (docs/endpointing.md)
     complete_silence_ms: int = _DEFAULT_ENDPOINTING.complete_silence_ms
 
     def config(self) -> EndpointingConfig:

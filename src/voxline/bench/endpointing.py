@@ -7,6 +7,10 @@ local Piper voice, trimmed to their audible extent, and joined by sampled within
 both the pause lengths and the true end of speech are known exactly. For every candidate
 trailing silence it runs VAD (Silero, and webrtcvad for comparison) + Endpointer and records how
 often the turn is cut mid-sentence and the endpoint delay. See docs/endpointing.md.
+
+Adaptive endpointing is measured on the same audio: at every SilenceStarted, whisper tiny.en
+transcribes the turn so far (as the engine's speculative STT does), vad/completeness.py judges
+it, and a finished-sounding pause ends after `complete_silence_ms` instead of the full window.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from voxline.models import CATALOG, model_path
-from voxline.vad import Endpoint, Endpointer, EndpointingConfig, make_detector
+from voxline.vad import Endpoint, Endpointer, EndpointingConfig, SilenceStarted, SpeechStarted
+from voxline.vad import make_detector
+from voxline.vad.completeness import judge
 
 RATE = 16000
 FRAME = 320  # 20 ms at 16 kHz
@@ -205,6 +211,100 @@ def evaluate(probs: list[np.ndarray], corpus: list[Utterance], window: int) -> d
     }
 
 
+ADAPTIVE_FULL_MS = 900
+ADAPTIVE_SHORT_MS = [300, 400, 500, 600, 700]
+STT_PREROLL_MS = 300  # as providers/local/whisper.py keeps before the speech start
+
+
+class PrefixTranscripts:
+    """Whisper's transcript of the turn so far at each pause, cached on disk by audio hash."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir / "transcripts"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._stt = None
+        self.decode_ms: list[float] = []
+
+    def __call__(self, audio: np.ndarray, start_ms: int, end_ms: int) -> str:
+        clip = audio[max(0, start_ms - STT_PREROLL_MS) * RATE // 1000 : end_ms * RATE // 1000]
+        key = hashlib.sha256(clip.tobytes()).hexdigest()[:24]
+        path = self.cache_dir / f"{key}.txt"
+        if path.is_file():
+            return path.read_text()
+        if self._stt is None:
+            from voxline.providers.local.whisper import WhisperSTT
+
+            self._stt = WhisperSTT("whisper-tiny.en", threads=2)
+        t0 = time.perf_counter()
+        text = self._stt.decode(clip.astype(np.float32) / 32768.0).text
+        self.decode_ms.append((time.perf_counter() - t0) * 1000)
+        path.write_text(text)
+        return text
+
+
+def adaptive_run(p: np.ndarray, utt: Utterance, config: EndpointingConfig,
+                 transcripts: PrefixTranscripts, stt_delay_ms: int) -> tuple[list, list]:
+    """Endpoints of one utterance with adaptive endpointing, and (transcript, finished, is
+    the true end) for every pause judged. The judgement lands `stt_delay_ms` after the
+    silence starts (the speculative STT's time), as in the engine."""
+    ep = Endpointer(config)
+    ends: list[Endpoint] = []
+    judged = []
+    turn_start = 0
+    pending: int | None = None  # speech_end_ms of a finished-sounding pause not yet applied
+    for x in p:
+        events = ep.process(float(x))
+        for ev in events:
+            if isinstance(ev, SpeechStarted):
+                turn_start = ev.start_ms
+            elif isinstance(ev, SilenceStarted):
+                text = transcripts(utt.audio, turn_start, ev.speech_end_ms)
+                finished = judge(text).finished
+                judged.append((text, finished, ev.speech_end_ms > utt.last_clause_start_ms))
+                pending = ev.speech_end_ms if finished else None
+            elif isinstance(ev, Endpoint):
+                ends.append(ev)
+                pending = None
+            else:
+                pending = None  # SpeechResumed: that pause is over
+        if pending is not None and ep.position_ms - pending >= stt_delay_ms:
+            ends += [e for e in ep.shorten() if isinstance(e, Endpoint)]
+            pending = None
+    return ends, judged
+
+
+def evaluate_adaptive(probs: list[np.ndarray], corpus: list[Utterance], short_ms: int,
+                      transcripts: PrefixTranscripts, stt_delay_ms: int) -> dict:
+    config = EndpointingConfig(trailing_silence_ms=ADAPTIVE_FULL_MS, complete_silence_ms=short_ms)
+    cut = missed = 0
+    delays, judged_all = [], []
+    for p, utt in zip(probs, corpus):
+        ends, judged = adaptive_run(p, utt, config, transcripts, stt_delay_ms)
+        judged_all += judged
+        cut += any(e.speech_end_ms <= utt.last_clause_start_ms for e in ends)
+        final = [e for e in ends if e.speech_end_ms > utt.last_clause_start_ms]
+        if final:
+            delays.append(final[0].decided_ms - utt.speech_end_ms)
+        else:
+            missed += 1
+    mid = [f for _, f, end in judged_all if not end]
+    last = [f for _, f, end in judged_all if end]
+    return {
+        "complete_silence_ms": short_ms,
+        "trailing_silence_ms": ADAPTIVE_FULL_MS,
+        "stt_delay_ms": stt_delay_ms,
+        "cut_rate": round(cut / len(corpus), 4),
+        "cut_rate_ci95": wilson(cut, len(corpus)),
+        "cut": cut,
+        "missed_final_endpoint": missed,
+        "endpoint_delay_ms_p50": round(float(np.median(delays)), 1) if delays else None,
+        "endpoint_delay_ms_p95": round(float(np.percentile(delays, 95)), 1) if delays else None,
+        "judged_finished_mid_sentence": round(sum(mid) / len(mid), 4) if mid else None,
+        "judged_finished_at_true_end": round(sum(last) / len(last), 4) if last else None,
+        "pauses_judged": len(judged_all),
+    }
+
+
 def short_answers(synth: ClauseSynth, min_speech_ms: int) -> dict:
     """Longest Silero voiced run for one-word answers: min_speech_ms must not reject them."""
     out = {}
@@ -226,6 +326,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("bench/results/endpointing.json"))
     parser.add_argument("--renders", type=int, default=4, help="pause draws per sentence")
     parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--stt-delay-ms", type=int, nargs="+", default=[0, 460],
+                        help="when the completeness judgement lands after the silence starts "
+                        "(0: an instant STT; 460: whisper tiny.en's p50 in the spine bench)")
     parser.add_argument("--cache-dir", type=Path,
                         default=Path(tempfile.gettempdir()) / "voxline-bench-endpointing")
     args = parser.parse_args(argv)
@@ -241,6 +344,22 @@ def main(argv: list[str] | None = None) -> dict:
         windows.append(row)
         print(w, *(f"{n}: cut {row[n]['cut_rate']:.3f} p50 {row[n]['endpoint_delay_ms_p50']} "
                    f"p95 {row[n]['endpoint_delay_ms_p95']}" for n in probs), sep="  |  ")
+    transcripts = PrefixTranscripts(args.cache_dir)
+    adaptive = []
+    for delay in args.stt_delay_ms:
+        for short in ADAPTIVE_SHORT_MS:
+            row = evaluate_adaptive(probs["silero"], corpus, short, transcripts, delay)
+            adaptive.append(row)
+            print(f"adaptive {short}/{ADAPTIVE_FULL_MS} stt {delay}: cut {row['cut_rate']:.3f} "
+                  f"p50 {row['endpoint_delay_ms_p50']} p95 {row['endpoint_delay_ms_p95']} "
+                  f"finished mid {row['judged_finished_mid_sentence']} "
+                  f"end {row['judged_finished_at_true_end']}")
+    examples = [
+        {"transcript": text, "finished": finished, "true_end": end}
+        for p, utt in list(zip(probs["silero"], corpus))[: len(TEXTS)]
+        for text, finished, end in adaptive_run(
+            p, utt, EndpointingConfig(), transcripts, 0)[1]
+    ]
     ok = [r["trailing_silence_ms"] for r in windows if r["silero"]["cut_rate"] <= TARGET_CUT_RATE]
     chosen = ok[0] if ok else None
     defaults = EndpointingConfig()
@@ -265,6 +384,18 @@ def main(argv: list[str] | None = None) -> dict:
         "windows": windows,
         "chosen_trailing_silence_ms": chosen,
         "rule": f"smallest window with Silero cut_rate <= {TARGET_CUT_RATE}",
+        "adaptive": {
+            "description": "Silero; at each SilenceStarted whisper tiny.en transcribes the turn "
+            "so far (%d ms pre-roll); vad/completeness.py judges it; a finished-sounding pause "
+            "ends after complete_silence_ms (judgement applied stt_delay_ms after the silence "
+            "starts), any other after trailing_silence_ms" % STT_PREROLL_MS,
+            "rows": adaptive,
+            "whisper_decode_ms": {"n": len(transcripts.decode_ms)} | (
+                {"p50": round(float(np.median(transcripts.decode_ms)), 1),
+                 "p95": round(float(np.percentile(transcripts.decode_ms, 95)), 1)}
+                if transcripts.decode_ms else {}),
+            "judged_pauses_first_render": examples,
+        },
         "short_answers_silero": short_answers(synth, defaults.min_speech_ms),
         "per_frame_us": {n: {"median": round(float(np.median(t)) / 1000, 1),
                              "mean": round(float(np.mean(t)) / 1000, 1), "frames": len(t)}
