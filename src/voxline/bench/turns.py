@@ -61,7 +61,8 @@ def peak_rss_mib() -> float:
 
 
 async def run(calls: int, wav_dir: Path) -> dict:
-    settings = Settings()
+    settings = Settings()  # VOXLINE_ENDPOINTING__* variables pick the endpointing under test
+    load_before = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     providers = Providers.load(settings)
     await providers.warm(CLINIC_SYSTEM_PROMPT)
@@ -83,7 +84,9 @@ async def run(calls: int, wav_dir: Path) -> dict:
     )
     return {
         "benchmark": "spine-turns",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "loadavg_1m_before": load_before,
+                    "loadavg_1m_after": round(os.getloadavg()[0], 2)},
         "providers": {"stt": settings.stt, "llm": settings.llm, "tts": settings.tts},
         "endpointing": settings.endpointing.model_dump(),
         "calls": calls,
