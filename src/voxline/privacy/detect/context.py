@@ -43,10 +43,9 @@ class Utterance:
     def cue_before(self, index: int, cues: tuple[tuple[str, ...], ...], window: int = 8) -> bool:
         """Whether one of `cues` (word sequences) ends within `window` words before `index`."""
         lows = self.lows
-        lo = max(0, index - window)
         for cue in cues:
             n = len(cue)
-            for end in range(index, lo + n - 1, -1):
+            for end in range(index, max(index - window, n - 1), -1):
                 if tuple(lows[end - n:end]) == cue:
                     return True
         return False

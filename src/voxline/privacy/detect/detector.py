@@ -8,8 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from voxline.privacy.detect.context import Candidate, Utterance
+from voxline.privacy.detect.address import find_addresses
+from voxline.privacy.detect.dates import find_dobs
 from voxline.privacy.detect.email import find_emails
-from voxline.privacy.detect.entity import EMAIL, PHONE, Entity, RedactionError
+from voxline.privacy.detect.entity import (
+    ADDRESS, CARD, DOB, EMAIL, NAME, PHONE, SSN, Entity, RedactionError,
+)  # fmt: skip
+from voxline.privacy.detect.govid import find_cards, find_ssns
+from voxline.privacy.detect.identifiers import IdentifierRecogniser
+from voxline.privacy.detect.names import NameRecogniser
 from voxline.privacy.detect.phone import find_phones
 
 if TYPE_CHECKING:
@@ -68,8 +75,18 @@ class PiiDetector:
             config = PrivacyDetectionSettings()
         self.config = config
         enabled = set(config.types)
-        table: list[tuple[str, Recogniser]] = [(EMAIL, find_emails), (PHONE, find_phones)]
-        self._recognisers = [fn for kind, fn in table if kind in enabled]
+        table: list[tuple[str, Callable[[], Recogniser]]] = [
+            (EMAIL, lambda: find_emails),
+            (PHONE, lambda: find_phones),
+            (SSN, lambda: find_ssns),
+            (CARD, lambda: find_cards),
+            (DOB, lambda: find_dobs),
+            (ADDRESS, lambda: find_addresses),
+            (NAME, NameRecogniser),  # loads the census name lists once per process
+        ]
+        self._recognisers = [make() for kind, make in table if kind in enabled]
+        if config.identifiers:
+            self._recognisers.append(IdentifierRecogniser(config.identifiers))
 
     def find(self, text: str, *, carry: str = "") -> list[Entity]:
         """Entities in `text`, in order. `carry` is the unredacted tail of the caller's
