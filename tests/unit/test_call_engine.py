@@ -194,9 +194,9 @@ async def test_barge_in_before_any_audio_carries_the_words_into_the_next_turn():
     await run(call, script)
     outcomes = [r.outcome for r in call.records]
     assert outcomes == ["interrupted", "answered"]
-    assert call.records[1].transcript == "my name is Maria Lopez"
+    assert call.records[1].transcript == "my name is [NAME_1]"  # the vault redacted the name
     users = [m["content"] for m in call.conversation.messages() if m["role"] == "user"]
-    assert users == ["my name is Maria Lopez"]
+    assert users == ["my name is [NAME_1]"]
 
 
 async def test_barge_in_during_audio_silences_the_next_frame_and_truncates_context():

@@ -81,9 +81,10 @@ class CallVault:
 
     # -- caller's words -> placeholders ----------------------------------------------------------
 
-    def redact(self, text: str) -> str:
+    def redact(self, text: str, *, carry_on: bool = True) -> str:
         """`text` (a final transcript, a tool result) with every detected value replaced by
-        its placeholder. Raises RedactionError when detection fails."""
+        its placeholder. Raises RedactionError when detection fails. `carry_on=False` leaves
+        the carry as it was (a speculative turn: `carry_on(text)` once it is confirmed)."""
         if self.closed:
             raise RedactionError("the call's vault is closed: nothing more can be redacted")
         carry = self._carry
@@ -94,14 +95,18 @@ class CallVault:
             raise
         except Exception as err:  # the detector's fault, whatever it is: never the words
             raise RedactionError(f"PII detection failed ({type(err).__name__})") from None
-        self._carry = text[-CARRY_CHARS:]
+        if carry_on:
+            self.carry_on(text)
         out: list[str] = []
         at = 0
         for entity in entities:
             start, end = entity.start, entity.end
             if start < at or end <= start:
                 continue  # overlaps an entity already replaced
-            secret = self._secret(entity.type, entity.value or entity.text)
+            # A name as said ("Maria Lopez"), not its normalised form: tools and the
+            # read-back want it that way.
+            value = entity.text if entity.type == "NAME" else entity.value or entity.text
+            secret = self._secret(entity.type, value)
             secret.forms.add(text[start:end])
             if entity.carry_span is not None:  # rule 3: begun in the previous turn's words
                 secret.forms.add(carry[entity.carry_span[0] : entity.carry_span[1]].strip())
@@ -112,6 +117,11 @@ class CallVault:
         out.append(text[at:])
         self._scrubber = None  # new forms: rebuilt on the next scrub
         return self.scrub("".join(out))
+
+    def carry_on(self, text: str) -> None:
+        """Keep the tail of `text` (the caller's last words) for the next `redact`."""
+        if not self.closed:
+            self._carry = text[-CARRY_CHARS:]
 
     def redact_obj(self, obj: Any) -> Any:
         """A tool result (JSON-able, or a JSON string) with every string redacted."""
@@ -124,11 +134,7 @@ class CallVault:
 
     def _redact_keeping_carry(self, text: str) -> str:
         # Tool results are not the caller's words: they must not replace the carried tail.
-        carry = self._carry
-        try:
-            return self.redact(text)
-        finally:
-            self._carry = carry
+        return self.redact(text, carry_on=False)
 
     def scrub(self, text: str) -> str:
         """Replace every value this call already knows (in any of its forms) by its

@@ -39,6 +39,8 @@ from voxline.agent.speech_text import speakable
 from voxline.agent.tools import Toolbox
 from voxline.audio.frames import ENGINE_RATE
 from voxline.config import Settings
+from voxline.privacy.boundary import PrivacyBoundary, call_vault
+from voxline.privacy.vault import CallVault
 from voxline.providers.base import Message, STTStream, ToolCall, Transcript
 from voxline.providers.registry import Providers
 from voxline.session.clock import CallClock, Mark, TurnStamps
@@ -99,6 +101,7 @@ class _Turn:
     transcription: asyncio.Future[Transcript]
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    said: str = ""  # the caller's words unredacted: the vault's carry once confirmed
 
     @property
     def active(self) -> bool:
@@ -117,6 +120,7 @@ class Call:
         vad: VoiceDetector | None = None,
         toolbox: Toolbox | None = None,
         caller: str | None = None,
+        vault: CallVault | None = None,
     ) -> None:
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.transport = transport
@@ -129,6 +133,8 @@ class Call:
             system_prompt, settings.context_max_tokens, count_tokens=providers.llm.count_tokens
         )
         self.toolbox = toolbox
+        # Between the caller's words and the LLM, tools, TTS and records (privacy/boundary.py).
+        self.privacy = PrivacyBoundary(vault if vault is not None else call_vault(settings))
         self.records = TurnLog()  # the newest turns; all of them go to observers
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
@@ -198,6 +204,7 @@ class Call:
             failure = f"{type(err).__name__}: {err}"
             raise
         finally:
+            self.privacy.close()  # the call's personal data dies with it
             self._emit(
                 "call_ended",
                 error=failure,
@@ -361,6 +368,7 @@ class Call:
             await self._speak_apology(turn.stamps)
         finally:
             if turn.confirmed.is_set():  # a speculative turn that lost leaves no record
+                self.privacy.carry_on(turn.said)
                 record.index = len(self.records)
                 record.latency = turn_latencies(turn.stamps.as_dict())
                 record.stamps_ms = relative_ms(turn.stamps.as_dict(), self.clock.started_ns)
@@ -377,9 +385,12 @@ class Call:
             if turn.confirmed.is_set():  # barge-in before the words were known: keep them
                 self._unanswered = pending
             raise
-        record.transcript = " ".join(p for p in parts if p)
+        turn.said = " ".join(p for p in parts if p)
         heard = turn.transcription.result()
         record.stt_confidence = heard.confidence
+        # Placeholders from here on; a RedactionError withholds the words (the caller is
+        # asked to say them again) and is recorded without them.
+        record.transcript = self.privacy.caller_words(turn.said) if turn.said else ""
         if not record.transcript:
             if isinstance(heard, _NotHeard):
                 raise heard.error  # the caller spoke and the STT failed: they hear an apology
@@ -400,14 +411,14 @@ class Call:
             await self.out.drained()
         except asyncio.CancelledError:
             record.reply = "".join(reply).strip()
-            record.heard = heard_text(self.out.segments(), self.out.played_ms)
+            record.heard = self.privacy.heard(heard_text(self.out.segments(), self.out.played_ms))
             if turn.confirmed.is_set() and self.out.played_ms:
                 self._commit(record.transcript, record.reply, exchange)
                 self.conversation.truncate_last_assistant(record.heard)
             elif turn.confirmed.is_set():
                 # Cut off before a word was heard: the caller's words are said again with
                 # whatever they say next.
-                self._unanswered = [_known(Transcript(record.transcript))]
+                self._unanswered = [_known(Transcript(turn.said))]
             raise
         turn.stamps.stamp(Mark.LAST_AUDIO_OUT)
         record.reply = record.heard = "".join(reply).strip()
@@ -446,7 +457,8 @@ class Call:
             stamps.stamp(Mark.LLM_REQUEST)
             offered = tools if round_ < MAX_TOOL_ROUNDS else None
             stream = self.providers.llm.stream(
-                [*messages, *exchange], max_tokens=self.settings.reply_max_tokens, tools=offered
+                self.privacy.to_llm([*messages, *exchange]),
+                max_tokens=self.settings.reply_max_tokens, tools=offered,
             )
             async with aclosing(stream) as items:
                 async for item in items:
@@ -466,19 +478,21 @@ class Call:
                 return
             assert self.toolbox is not None
             exchange.append(_calling_message("".join(reply[said:]), calls))
-            job = asyncio.ensure_future(asyncio.gather(*map(self.toolbox.run, calls)))
+            restored = [self.privacy.to_tool(call) for call in calls]  # real values, tool only
+            job = asyncio.ensure_future(asyncio.gather(*map(self.toolbox.run, restored)))
             done, _ = await asyncio.wait({job}, timeout=FILLER_AFTER_S)
             if not done and (text := self._to_speech(FILLER, stamps)):
                 yield text
             results = await job
             for call, result in zip(calls, results):
+                result = self.privacy.from_tool(call.name, result)
                 exchange.append({"role": "tool", "tool_call_id": call.id, "content": result})
                 record.tool_calls.append(
                     {"name": call.name, "arguments": call.arguments, "result": result}
                 )
 
     def _to_speech(self, clause: str, stamps: TurnStamps) -> str:
-        text = speakable(clause)
+        text = speakable(self.privacy.to_speech(clause))
         if text:
             stamps.stamp(Mark.FIRST_CLAUSE)
             stamps.stamp(Mark.TTS_REQUEST)
