@@ -422,6 +422,13 @@ class Settings(BaseSettings):
             raise ValueError("an empty provider list")
         return value
 
+    @model_validator(mode="after")
+    def _hipaa(self) -> Settings:
+        from voxline.privacy.hipaa import enforce  # raises ConfigError, not a validation error
+
+        enforce(self)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
