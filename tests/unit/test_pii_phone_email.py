@@ -13,25 +13,40 @@ def detector() -> PiiDetector:
 @pytest.mark.parametrize(
     ("text", "said", "value"),
     [
-        ("my number is five five five, oh one two three", "five five five, oh one two three",
-         "5550123"),
+        (
+            "my number is five five five, oh one two three",
+            "five five five, oh one two three",
+            "5550123",
+        ),
         ("call me at (212) 555-0199 thanks", "(212) 555-0199", "2125550199"),
         ("it's 1-800-555-1234", "1-800-555-1234", "18005551234"),
-        ("eight hundred five five five one two one two", "eight hundred five five five one two "
-         "one two", "8005551212"),
-        ("two one two double five five oh one nine nine", "two one two double five five oh one nine nine",
-         "2125550199"),
-        ("plus four four two oh seven nine four six oh nine five eight",
-         "plus four four two oh seven nine four six oh nine five eight", "+442079460958"),
-        ("four one five, five five five, twenty six seventy one",
-         "four one five, five five five, twenty six seventy one", "4155552671"),
+        (
+            "eight hundred five five five one two one two",
+            "eight hundred five five five one two one two",
+            "8005551212",
+        ),
+        (
+            "two one two double five five oh one nine nine",
+            "two one two double five five oh one nine nine",
+            "2125550199",
+        ),
+        (
+            "plus four four two oh seven nine four six oh nine five eight",
+            "plus four four two oh seven nine four six oh nine five eight",
+            "+442079460958",
+        ),
+        (
+            "four one five, five five five, twenty six seventy one",
+            "four one five, five five five, twenty six seventy one",
+            "4155552671",
+        ),
     ],
 )
 def test_phone_forms(detector: PiiDetector, text: str, said: str, value: str) -> None:
     (entity,) = detector.find(text)
     assert entity.type == "PHONE"
     assert entity.text == said
-    assert text[entity.start:entity.end] == said
+    assert text[entity.start : entity.end] == said
     assert entity.value == value
 
 
@@ -53,14 +68,23 @@ def test_not_a_phone(detector: PiiDetector, text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "said", "value"),
     [
-        ("email is john dot smith at gmail dot com", "john dot smith at gmail dot com",
-         "john.smith@gmail.com"),
+        (
+            "email is john dot smith at gmail dot com",
+            "john dot smith at gmail dot com",
+            "john.smith@gmail.com",
+        ),
         ("It's John.Smith@Gmail.com.", "John.Smith@Gmail.com", "john.smith@gmail.com"),
-        ("jsmith eighty four at yahoo dot com", "jsmith eighty four at yahoo dot com",
-         "jsmith84@yahoo.com"),
+        (
+            "jsmith eighty four at yahoo dot com",
+            "jsmith eighty four at yahoo dot com",
+            "jsmith84@yahoo.com",
+        ),
         ("it's j o h n at gmail dot com please", "j o h n at gmail dot com", "john@gmail.com"),
-        ("mary underscore jones at clinic dot org", "mary underscore jones at clinic dot org",
-         "mary_jones@clinic.org"),
+        (
+            "mary underscore jones at clinic dot org",
+            "mary underscore jones at clinic dot org",
+            "mary_jones@clinic.org",
+        ),
         ("send it to bob at example.com", "bob at example.com", "bob@example.com"),
     ],
 )

@@ -29,7 +29,7 @@ def test_the_set_is_big_and_varied() -> None:
     assert sum(1 for row in ROWS if not row["entities"]) >= 40  # hard negatives
     for row in ROWS:
         for label in row["entities"]:
-            assert row["text"][label["start"]:label["end"]] == label["text"]
+            assert row["text"][label["start"] : label["end"]] == label["text"]
 
 
 @pytest.mark.parametrize("kind", TYPES)

@@ -39,8 +39,9 @@ def score(detector: PiiDetector, rows: list[dict]) -> dict[str, dict[str, float]
     table: dict[str, dict[str, int]] = {}
 
     def row(kind: str) -> dict[str, int]:
-        return table.setdefault(kind, {"labels": 0, "recalled": 0, "redacted": 0,
-                                       "found": 0, "precise": 0})
+        return table.setdefault(
+            kind, {"labels": 0, "recalled": 0, "redacted": 0, "found": 0, "precise": 0}
+        )
 
     for item in rows:
         found = detector.find(item["text"])
@@ -119,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: result[k] for k in ("latency_ms", "load_average")}))
     for kind, q in result["quality"].items():
-        print(f"{kind:10} n={q['labels']:3} found={q['found']:3} recall={q['recall']:.3f} "
-              f"precision={q['precision']:.3f}")
+        print(
+            f"{kind:10} n={q['labels']:3} found={q['found']:3} recall={q['recall']:.3f} "
+            f"precision={q['precision']:.3f}"
+        )
     return 0
 
 

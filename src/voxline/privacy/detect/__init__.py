@@ -1,8 +1,8 @@
 """PII detection for speech transcripts: spoken and written forms, across turns.
 
-    from voxline.privacy.detect import PiiDetector, redact_text
-    redact_text("my number is five five five oh one two three", PiiDetector())
-    -> "my number is [PHONE_1]"
+from voxline.privacy.detect import PiiDetector, redact_text
+redact_text("my number is five five five oh one two three", PiiDetector())
+-> "my number is [PHONE_1]"
 """
 
 from voxline.privacy.detect.detector import PiiDetector

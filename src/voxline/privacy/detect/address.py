@@ -81,11 +81,11 @@ def find_addresses(utt: Utterance) -> list[Candidate]:
                 continue
             last = _unit(utt, k + 1) or k
             start, end = utt.span(house[0], last)
-            value = " ".join([house[1]] + [t.low for t in toks[name_start:last + 1]])
+            value = " ".join([house[1]] + [t.low for t in toks[name_start : last + 1]])
             out.append(Candidate(ADDRESS, start, end, value, PRIORITY))
             break
     for k in range(len(toks) - 1):
-        said = " ".join(t.low for t in toks[k:k + 3])
+        said = " ".join(t.low for t in toks[k : k + 3])
         for form in ("p o box", "po box", "p.o box", "p.o. box", "post office box"):
             if said.startswith(form):
                 used = len(form.split())

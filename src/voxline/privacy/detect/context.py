@@ -46,7 +46,7 @@ class Utterance:
         for cue in cues:
             n = len(cue)
             for end in range(index, max(index - window, n - 1), -1):
-                if tuple(lows[end - n:end]) == cue:
+                if tuple(lows[end - n : end]) == cue:
                     return True
         return False
 

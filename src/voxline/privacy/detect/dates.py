@@ -9,11 +9,11 @@ import re
 
 from voxline.privacy.detect.context import Candidate, Utterance, phrases
 from voxline.privacy.detect.entity import DOB
-from voxline.privacy.detect.numbers import TENS, TEENS, UNITS, NumberRun
+from voxline.privacy.detect.numbers import TEENS, TENS, UNITS, NumberRun
 
 PRIORITY = 55
 CUES = phrases(
-    "born", "birthday", "birth", "date of birth", "dob", "d o b", "birthdate", "b day",
+    "born", "birthday", "birthday's", "birth", "date of birth", "dob", "d o b", "birthdate", "b day",
 )  # fmt: skip
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,

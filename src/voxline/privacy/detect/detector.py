@@ -7,12 +7,20 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from voxline.privacy.detect.context import Candidate, Utterance
 from voxline.privacy.detect.address import find_addresses
+from voxline.privacy.detect.context import Candidate, Utterance
 from voxline.privacy.detect.dates import find_dobs
 from voxline.privacy.detect.email import find_emails
 from voxline.privacy.detect.entity import (
-    ADDRESS, CARD, DOB, EMAIL, NAME, PHONE, SSN, Entity, RedactionError,
+    ADDRESS,
+    CARD,
+    DOB,
+    EMAIL,
+    NAME,
+    PHONE,
+    SSN,
+    Entity,
+    RedactionError,
 )  # fmt: skip
 from voxline.privacy.detect.govid import find_cards, find_ssns
 from voxline.privacy.detect.identifiers import IdentifierRecogniser
@@ -63,9 +71,9 @@ def _resolve(candidates: list[Candidate]) -> list[Candidate]:
 class PiiDetector:
     """Finds personal data in final transcripts.
 
-        detector = PiiDetector()
-        detector.find("my number is five five five oh one two three")
-        -> [Entity(PHONE, 13:44)]    (entity.value == "5550123")
+    detector = PiiDetector()
+    detector.find("my number is five five five oh one two three")
+    -> [Entity(PHONE, 13:44)]    (entity.value == "5550123")
     """
 
     def __init__(self, config: PrivacyDetectionSettings | None = None) -> None:
@@ -103,7 +111,7 @@ class PiiDetector:
             return self._find(text, carry)
         except RedactionError:
             raise
-        except Exception as err:  # any recogniser fault: never let the turn through unchecked
+        except Exception as err:  # noqa: BLE001 - any recogniser fault withholds the turn
             # `from None`: the chained exception's message could quote the caller's words.
             raise RedactionError(
                 f"PII detection failed ({type(err).__name__}); the turn's text was withheld"

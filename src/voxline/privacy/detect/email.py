@@ -73,9 +73,10 @@ def _local(utt: Utterance, at: int) -> tuple[str, int] | None:
         return None
     parts = [value]
     spelled = len(value) == 1  # "j o h n": letters or digits said one by one
+    joined_only = False  # after "k ninety": only a connector ("mary underscore") may follow
     while first > 0:
         prev = toks[first - 1].low
-        if prev in _NOT_LOCAL:
+        if prev in _NOT_LOCAL or (joined_only and prev not in _CONNECTORS):
             break
         if prev in _CONNECTORS:
             word = _word_value(toks[first - 2].low) if first >= 2 else None
@@ -84,6 +85,7 @@ def _local(utt: Utterance, at: int) -> tuple[str, int] | None:
             parts[:0] = [word, _CONNECTORS[prev]]
             first -= 2
             spelled = len(word) == 1
+            joined_only = False
             continue
         prev_value = _word_value(prev)
         if prev_value is None:
@@ -100,7 +102,8 @@ def _local(utt: Utterance, at: int) -> tuple[str, int] | None:
             # Digits said after a word: "jsmith eighty four" -> jsmith84; one word, then stop.
             parts.insert(0, prev_value)
             first -= 1
-            break
+            joined_only = True
+            continue
         break
     return "".join(parts), first
 

@@ -46,7 +46,7 @@ class IdentifierRecogniser:
         for cue in cues:
             n = len(cue)
             for i in range(len(toks) - n + 1):
-                if tuple(lows[i:i + n]) != cue:
+                if tuple(lows[i : i + n]) != cue:
                     continue
                 j = i + n
                 while j < len(toks) and lows[j] in _FILLER:

@@ -31,7 +31,7 @@ _REPEAT = {"double": 2, "triple": 3}
 _DASHES = {"dash", "hyphen", "-"}
 # Written digits with the separators people and STT put in numbers; not "/" "." ":" "$" "%",
 # which make dates, decimals, times, prices and percentages.
-_WRITTEN = re.compile(r"\+?[\d()\-]*\d[\d()\-]*")
+_WRITTEN = re.compile(r"\+?[\d()\-]*\d[\d()\-]*|(\d{3}\.)?\d{3}\.\d{4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +144,7 @@ def number_runs(toks: list[Token]) -> list[NumberRun]:
                     i += 1 + spoken[1]
                     continue
             if _WRITTEN.fullmatch(low):
-                digits = re.sub(r"[^\d+]", "", low)
+                digits = re.sub(r"[^\d+]", "", low)  # "555.0123": dotted phone form only
                 if "+" in digits[1:]:
                     break
                 chunks.append(Chunk(digits, i, i, False))

@@ -31,7 +31,7 @@ def redact_text(text: str, detector: PiiDetector, *, carry: str = "") -> str:
     pieces: list[str] = []
     pos = 0
     for entity, placeholder in zip(entities, placeholders(entities), strict=True):
-        pieces.append(text[pos:entity.start])
+        pieces.append(text[pos : entity.start])
         pieces.append(placeholder)
         pos = entity.end
     pieces.append(text[pos:])

@@ -32,6 +32,6 @@ def tokenize(text: str) -> list[Token]:
         # "(555)" keeps its parentheses out, "555-0123." loses the full stop.
         start = match.start() + left
         end = start + len(core)
-        trail = raw[left + len(core):]
+        trail = raw[left + len(core) :]
         tokens.append(Token(core, core.lower(), start, end, trail))
     return tokens
