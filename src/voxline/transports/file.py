@@ -154,6 +154,11 @@ class FileCaller:
             # later (an answer cut off by the next utterance).
             self._turns.setdefault(self._endpoint_owner, []).append(event.data["record"]["index"])
 
+    @property
+    def audio_ms(self) -> int:
+        """Call time so far: 20 ms per tick."""
+        return self._ticks * FRAME_MS
+
     async def run(self) -> FileCallResult:
         runner = asyncio.create_task(self.call.run())
         results = []
