@@ -209,6 +209,11 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check dependencies and models, with fixes")
     doctor.set_defaults(func=cmd_doctor)
 
+    from voxline.privacy.redact_cli import configure_parser as configure_redact
+
+    redact = sub.add_parser("redact", help="redact PII in transcript lines, stdin to stdout")
+    configure_redact(redact)
+
     demo = sub.add_parser("demo-wavs", help="synthesize the clinic demo caller WAVs")
     demo.add_argument("directory", type=Path)
     demo.set_defaults(func=cmd_demo_wavs)

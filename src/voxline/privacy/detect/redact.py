@@ -25,7 +25,12 @@ def placeholders(entities: list[Entity]) -> list[str]:
 def redact_text(text: str, detector: PiiDetector, *, carry: str = "") -> str:
     """`text` with every entity replaced; unchanged, character for character, when none is
     found. Raises RedactionError (from the detector) rather than return unchecked text."""
-    entities = sorted(detector.find(text, carry=carry), key=lambda e: e.start)
+    return replace_entities(text, detector.find(text, carry=carry))
+
+
+def replace_entities(text: str, entities: list[Entity]) -> str:
+    """`text` with each of `entities` (found in it) replaced by its placeholder."""
+    entities = sorted(entities, key=lambda e: e.start)
     if not entities:
         return text
     pieces: list[str] = []
