@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS slots (
     day TEXT NOT NULL,
     time TEXT NOT NULL,
     patient TEXT,
+    phone TEXT,
     booked_at TEXT,
     PRIMARY KEY (day, time)
 )
@@ -50,6 +51,9 @@ class AppointmentBook:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(slots)")}
+            if "phone" not in columns:  # a book made before callback numbers were kept
+                self._db.execute("ALTER TABLE slots ADD COLUMN phone TEXT")
             self._db.executemany(
                 "INSERT OR IGNORE INTO slots (day, time) VALUES (?, ?)", SEED_SLOTS
             )
@@ -62,14 +66,21 @@ class AppointmentBook:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def book(self, patient: str, day: str, time: str) -> bool:
+    def book(self, patient: str, day: str, time: str, phone: str | None = None) -> bool:
         with self._lock, self._db:
             cursor = self._db.execute(
-                "UPDATE slots SET patient = ?, booked_at = datetime('now') "
+                "UPDATE slots SET patient = ?, phone = ?, booked_at = datetime('now') "
                 "WHERE day = ? AND time = ? AND patient IS NULL",
-                (patient, day.lower(), time),
+                (patient, phone, day.lower(), time),
             )
         return cursor.rowcount == 1
+
+    def phone(self, day: str, time: str) -> str | None:
+        """The callback number kept with a booking."""
+        with self._lock:
+            row = self._db.execute("SELECT phone FROM slots WHERE day = ? AND time = ?",
+                                   (day.lower(), time)).fetchone()
+        return row[0] if row else None
 
     def bookings(self) -> list[tuple[str, str, str]]:
         with self._lock:
@@ -92,14 +103,16 @@ class AppointmentBook:
             name: Annotated[str, "the patient's full name"],
             day: Annotated[str, "weekday, e.g. tuesday"],
             time: Annotated[str, "time of the slot, e.g. 2 PM or 14:00"],
+            phone: Annotated[str, "the patient's callback phone number"] | None = None,
         ) -> dict[str, Any]:
             """Book a free appointment slot for a patient."""
             try:
                 slot = _normal_time(time)
             except ValueError:
                 return {"booked": False, "reason": f"{time!r} is not a time"}
-            if book.book(name, day, slot):
-                return {"booked": True, "name": name, "day": day.lower(), "time": slot}
+            if book.book(name, day, slot, phone):
+                return {"booked": True, "name": name, "day": day.lower(), "time": slot,
+                        **({"phone": phone} if phone else {})}
             return {"booked": False, "reason": "that slot is not free",
                     "free": book.free_times(day)}
 

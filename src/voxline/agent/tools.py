@@ -145,6 +145,7 @@ class Toolbox:
         except ValueError as err:
             return json.dumps({"error": str(err)})
         except Exception as err:  # noqa: BLE001 - the model hears of it; the call goes on
-            log.warning("tool %s failed: %s", call.name, err)
+            # The type only: an exception message may quote the arguments (personal data).
+            log.warning("tool %s failed: %s", call.name, type(err).__name__)
             return json.dumps({"error": f"{call.name} failed: {type(err).__name__}"})
         return result if isinstance(result, str) else json.dumps(result)

@@ -34,11 +34,15 @@ _NAME = re.compile(  # the lead-in in any case, the name capitalised
     r"([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
 )
 _FREE = r"free|availab|anything|\bslots?\b|openings?"
+# What the privacy vault puts in place of a name or number the caller said.
+_NAME_PLACEHOLDER = re.compile(r"\[NAME_\d+\]")
+_PHONE = re.compile(r"\[PHONE_\d+\]|\+?\d[\d\s().-]{6,}\d")
 _SLOTS = ("free", "slots", "available", "times")  # where a result lists free times
 _SYNONYMS = {
     "name": ("name", "patient_name", "patient", "caller_name", "full_name"),
     "day": ("day", "date", "weekday"),
     "time": ("time", "slot", "start_time", "hour"),
+    "phone": ("phone", "phone_number", "callback_number"),
 }
 HOURS = "We're open Monday to Friday, 8 AM to 5 PM, and closed on weekends."
 SERVICES = "We offer cleanings, fillings, whitening and emergency visits."
@@ -60,6 +64,8 @@ def clinic_brain(messages: list[dict], tools: list[dict] | None) -> list[str | T
     name, time = _name(text), _time(text)
     if "book_appointment" in offered and name and day and time:
         args = {"name": name, "day": day, "time": time}
+        if phone := _PHONE.search(text):  # passed on when the tool takes a number
+            args["phone"] = phone.group().strip()
         return [_call("book_appointment", args, offered["book_appointment"])]
     if "book_appointment" in offered and re.search(r"\bbook|appointment|schedule", lower):
         return [ASK_BOOKING]
@@ -107,15 +113,18 @@ def _name(text: str) -> str | None:
     for match in _NAME.finditer(text):
         if match.group(1).lower() not in DAYS:
             return match.group(1)
-    return None
+    held = _NAME_PLACEHOLDER.search(text)  # a redacted name stands for the name
+    return held.group() if held else None
 
 
 def _call(name: str, args: dict[str, str], schema: dict[str, Any]) -> ToolCall:
     properties = (schema.get("parameters") or {}).get("properties") or {}
     named = {}
     for key, value in args.items():
-        wire = next((s for s in _SYNONYMS[key] if s in properties), key)
-        named[wire] = value
+        wire = next((s for s in _SYNONYMS[key] if s in properties), None)
+        if wire is None and key == "phone":
+            continue  # a tool that takes no number is not sent one
+        named[wire or key] = value
     arguments = json.dumps(named)
     digest = hashlib.sha1(f"{name}{arguments}".encode()).hexdigest()[:16]
     return ToolCall(f"call_{digest}", name, arguments)
@@ -151,7 +160,10 @@ def _after_tool(messages: list[dict], content: str) -> str:
         return _offer(day, slots)
     if called == "book_appointment" or {"confirmed", "booked"} & result.keys():
         when = " at ".join(part for part in (day, time) if part)
-        return f"You're booked{' for ' + when if when else ''}{', ' + who if who else ''}."
+        phone = next((str(info[k]) for k in _SYNONYMS["phone"] if info.get(k)), "")
+        call_back = f" We'll call {phone} if anything changes." if phone else ""
+        return f"You're booked{' for ' + when if when else ''}{', ' + who if who else ''}." \
+            + call_back
     return f"Here is what I found: {json.dumps(result)[:120]}."
 
 
