@@ -117,14 +117,22 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
     caller = ScriptedCaller(plan.base_url, pcm48[0])
     try:
         await caller.start()
-        answered = await caller.wait_for(
-            lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10
-        )
-        result["turns"].append({
-            "line": plan.lines[0],
-            "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,
-        })
-        await caller.wait_for(lambda log: log.agent_voiced_ms > 1000, 10)
+        result["setup_ms"] = round((time.monotonic() - started) * 1000, 1)
+        index = 0
+        while index < len(pcm48) or time.monotonic() - started < plan.duration_s:
+            line = index % len(pcm48)
+            if index:
+                caller.log.voice_to_voice_ms = None
+                caller.mic.say(pcm48[line])
+            answered = await caller.wait_for(
+                lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10)
+            result["turns"].append({
+                "line": plan.lines[line],
+                "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,
+            })
+            await caller.wait_for(_agent_quiet, plan.answer_timeout_s + 30)
+            await asyncio.sleep(plan.pause_s)
+            index += 1
         await caller.hang_up()
     except Exception as err:  # noqa: BLE001 - one failed call is a result
         result["error"] = f"{type(err).__name__}: {err}"
@@ -134,6 +142,15 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
     result["ended_at"] = time.monotonic()
     result["gaps"] = None  # aiortc's receiver does not expose underruns; not measured
     return result
+
+
+def _agent_quiet(log: Any) -> bool:
+    """The agent has been silent for QUIET_S after speaking."""
+    loud = log.agent_loud
+    if not loud or not any(voiced for _, voiced in loud[-200:]):
+        return False
+    last_voiced = max(t for t, voiced in loud[-200:] if voiced)
+    return time.monotonic() - last_voiced >= QUIET_S
 
 
 async def place_calls(plan: CallPlan, starts: list[float]) -> list[dict[str, Any]]:

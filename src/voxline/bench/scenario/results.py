@@ -1,6 +1,14 @@
 """One step's figures from what the callers, the worker's records and the sampler saw.
 
-Caller-side overhead of a turn: `voice_to_voice_ms` − the endpoint window. Turns are
+Caller-side overhead of a turn:
+
+    overhead_ms = voice_to_voice_ms + CAPTURE_FRAME_MS − endpoint window − VAD tail of the line
+
+The VAD tail (vad_tail.py) is how much later than the caller's −40 dBFS floor the worker's
+VAD hears the line end, fixed per line. CAPTURE_FRAME_MS: the Twilio caller sends each 20 ms
+frame at the start of its 20 ms and times its samples from there, while a phone sends a frame
+after capturing it; so the caller's last voiced sample is stamped one frame late, and
+voice-to-voice one frame short, against a real caller. Turns are
 speculative (STT, LLM and TTS start at the caller's first silence), so with the scenario's
 provider delays (380 ms in all by default) inside the window, no provider time is left on the
 critical path when the endpoint fires: what remains past the window is voxline's (VAD tail,
@@ -19,6 +27,8 @@ from voxline.bench.scenario.schema import Scenario
 from voxline.bench.scenario.stats import active_at, linear_fit, rss_per_call_mib, summarize
 from voxline.bench.scenario.worker import SERVER_COMPONENTS, answer_ready_before_endpoint
 
+CAPTURE_FRAME_MS = 20.0
+
 Sample = tuple[float, float, float]  # (monotonic s, CPU %, RSS MiB)
 
 
@@ -32,13 +42,18 @@ def step_results(
     idle: tuple[float, float],
     window: tuple[float, float],
     load: tuple[tuple[float, ...], tuple[float, ...]],
+    vad_tails: dict[str, float | None] | None = None,
     log_tail: str = "",
 ) -> dict[str, Any]:
     turns = [t for r in results for t in r["turns"]]
     v2v = [t["voice_to_voice_ms"] for t in turns]
     window_ms = scenario.worker.endpoint_ms
-    overhead = [None if v is None else round(v - window_ms, 1) for v in v2v]
-    latency = {"voice_to_voice_ms": summarize(v2v), "overhead_ms": summarize(overhead)}
+    tails = vad_tails or {}
+    overhead = [turn_overhead_ms(t["voice_to_voice_ms"], window_ms, tails.get(t["line"]))
+                for t in turns]
+    past_window = [None if v is None else round(v - window_ms, 1) for v in v2v]
+    latency = {"voice_to_voice_ms": summarize(v2v), "overhead_ms": summarize(overhead),
+               "past_window_ms": summarize(past_window)}
     for name in SERVER_COMPONENTS:
         latency[name] = summarize([t.get(name) for t in server_turns])
     ready = [answer_ready_before_endpoint(t) for t in server_turns]
@@ -56,6 +71,7 @@ def step_results(
         "server_outcomes": _count(t["outcome"] for t in server_turns),
         "answers_ready_before_endpoint": f"{sum(r is True for r in ready)}/{len(ready)}",
         "endpoint_window_ms": window_ms,
+        "vad_tail_ms": tails,
         "latency_ms": latency,
         "setup_ms": summarize([r.get("setup_ms") for r in results]),
         "gaps": sum(gaps) if gaps else None,
@@ -72,6 +88,14 @@ def step_results(
     if failed or not turns:
         step["worker_log_tail"] = log_tail
     return step
+
+
+def turn_overhead_ms(v2v: float | None, window_ms: float,
+                     vad_tail_ms: float | None) -> float | None:
+    """voxline's share of one turn's voice-to-voice (see the module's docstring)."""
+    if v2v is None or vad_tail_ms is None:
+        return None
+    return round(v2v + CAPTURE_FRAME_MS - window_ms - vad_tail_ms, 1)
 
 
 def worker_figures(samples: Sequence[Sample], idle: tuple[float, float],

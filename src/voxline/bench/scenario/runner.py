@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import shutil
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -25,6 +26,7 @@ from voxline.bench.scenario.callers import CallPlan, caller_process
 from voxline.bench.scenario.results import step_results
 from voxline.bench.scenario.sampler import ProcessSampler
 from voxline.bench.scenario.schema import Scenario, ScenarioError
+from voxline.bench.scenario.vad_tail import vad_tail_ms
 from voxline.bench.scenario.worker import TWILIO_TOKEN, server_turns, worker_env
 from voxline.config import Settings
 from voxline.demo import CALLER_LINES, synthesize_lines
@@ -81,6 +83,9 @@ async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("
     wavs, texts = await asyncio.to_thread(script_wavs, scenario, base, demo_dir)
     turns_per_call = int(scenario.duration_s / (1 + scenario.script.pause_s)) + len(texts) + 2
     transcripts = texts * (turns_per_call * (sum(scenario.calls) + 2 * len(scenario.calls)))
+    tails = {name: await asyncio.to_thread(vad_tail_ms, Path(wav), scenario.worker.vad,
+                                           scenario.worker.endpoint_ms)
+             for name, wav in zip(scenario.script.lines, wavs)}
     steps = []
     async with AsyncExitStack() as stack:
         providers: Settings | None = None
@@ -92,7 +97,7 @@ async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("
             providers = sim.settings
         for calls in scenario.calls:
             print(f"[bench] {scenario.name}: {calls} concurrent call(s)", flush=True)
-            step = await _run_step(scenario, calls, wavs, providers, out_dir / "work")
+            step = await _run_step(scenario, calls, wavs, providers, out_dir / "work", tails)
             steps.append(step)
             print(f"[bench]   {_one_line(step)}", flush=True)
     return {
@@ -103,8 +108,10 @@ async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("
 
 
 async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
-                    providers: Settings | None, work: Path) -> dict[str, Any]:
+                    providers: Settings | None, work: Path,
+                    tails: dict[str, float | None]) -> dict[str, Any]:
     step_dir = work / f"calls-{calls}"
+    shutil.rmtree(step_dir, ignore_errors=True)  # records of an earlier run must not count
     records_dir = step_dir / "records"
     env = worker_env(scenario, records_dir, providers, max_calls=calls + 10)
     load_before = os.getloadavg()
@@ -131,7 +138,7 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
     return step_results(
         scenario, calls, results, turns, sampler.samples,
         idle=(started - scenario.settle_s - 1, idle_end), window=(started, ended),
-        load=(load_before, load_after), log_tail=log_tail,
+        load=(load_before, load_after), vad_tails=tails, log_tail=log_tail,
     )
 
 
