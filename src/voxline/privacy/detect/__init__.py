@@ -18,10 +18,12 @@ from voxline.privacy.detect.entity import (
     Entity,
     RedactionError,
 )
+from voxline.privacy.detect.interim import redact_interim
 from voxline.privacy.detect.redact import placeholders, redact_text, replace_entities
 
 __all__ = [
     "ADDRESS", "BUILTIN_TYPES", "CARD", "DOB", "EMAIL", "NAME", "PHONE", "SSN",
-    "Entity", "PiiDetector", "RedactionError", "placeholders", "redact_text",
+    "Entity", "PiiDetector", "RedactionError", "placeholders", "redact_interim",
+    "redact_text",
     "replace_entities",
 ]  # fmt: skip

@@ -62,7 +62,12 @@ class _Dates:
     def __init__(self, utt: Utterance, this_year: int) -> None:
         self.utt = utt
         self.this_year = this_year
-        self.run_at = {run.chunks[0].first: run for run in utt.runs}
+        # Runs from each chunk on: "may 5 1972" is one run ("5", "1972"); the year starts mid-run.
+        self.run_at = {
+            chunk.first: NumberRun(run.chunks[k:])
+            for run in utt.runs
+            for k, chunk in enumerate(run.chunks)
+        }
 
     def year(self, i: int) -> tuple[int, int] | None:
         """A year said from token i: (year, index of its last word)."""
