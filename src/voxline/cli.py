@@ -136,6 +136,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- bench ------------------------------------------------------------------------------------
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from voxline.bench.scenario import run
+
+    results = run(args.scenario, args.out)
+    print(f"results in {args.out}: results.json, summary.md, latency_cdf.png, "
+          f"latency_cpu_vs_calls.png ({len(results['steps'])} step(s))")
+    return 0
+
+
 # -- doctor and models ------------------------------------------------------------------------
 
 
@@ -205,6 +217,11 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the packaged models and verify their hashes")
     models.add_argument("--verify", action="store_true", help="re-hash every file")
     models.set_defaults(func=cmd_models)
+
+    bench = sub.add_parser("bench", help="run a benchmark scenario (TOML) against a worker")
+    bench.add_argument("scenario", type=Path, help="scenario file, e.g. bench/scenarios/*.toml")
+    bench.add_argument("--out", type=Path, required=True, help="directory for the results")
+    bench.set_defaults(func=cmd_bench)
 
     doctor = sub.add_parser("doctor", help="check dependencies and models, with fixes")
     doctor.set_defaults(func=cmd_doctor)
