@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from voxline.session.call import Call, CallEvent
 from voxline.session.latency import relative_ms
+from voxline.session.turn_log import TURNS_KEPT
 from voxline.telemetry import flags as flag_rules
 from voxline.telemetry.logs import bind_call
 from voxline.telemetry.metrics import provider_labels
@@ -45,7 +46,7 @@ class CallObserver:
         self.transport = call.transport
         self.labels = _providers(call)
         self.started_at = _now()
-        self.turn_flags: list[set[str]] = []
+        self.turn_flags: set[str] = set()  # every flag any turn raised (bounded: few names)
         self.outcomes: Counter[str] = Counter()
         self.ice_failed = False
         self._v2v_known: set[int] = set()  # turns whose voice-to-voice was already observed
@@ -90,7 +91,11 @@ class CallObserver:
         self.outcomes[record["outcome"]] += 1
         if record.get("voice_to_voice_ms") is not None:
             self._v2v_known.add(record["index"])
-        self.turn_flags.append(flag_rules.turn_flags(record["latency"], self.hub.budgets_ms))
+            if len(self._v2v_known) > TURNS_KEPT:
+                # Only turns the call still holds are looked at again: forget the older ones.
+                oldest = self.call.records.first_kept
+                self._v2v_known = {i for i in self._v2v_known if i >= oldest}
+        self.turn_flags |= flag_rules.turn_flags(record["latency"], self.hub.budgets_ms)
         if self.hub.metrics is not None:
             self.hub.metrics.observe_turn(self.transport, self.labels, record)
             self.hub.sync_provider_counters(self.call.providers)
@@ -117,7 +122,7 @@ class CallObserver:
         data = event.data
         reconnections = int(data.get("stt_reconnections") or 0)
         outcome = self._outcome(data.get("error"))
-        flags = flag_rules.call_flags(self.turn_flags, reconnections,
+        flags = flag_rules.call_flags([self.turn_flags], reconnections,
                                       self.hub.stt_reconnections_flag, self.ice_failed)
         self._late_voice_to_voice()
         if reconnections:
