@@ -1,4 +1,4 @@
-"""`voxline serve | talk | doctor | models | demo-wavs`."""
+"""`voxline serve | talk | doctor | models | demo-wavs | records`."""
 
 from __future__ import annotations
 
@@ -140,8 +140,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from voxline.bench.scenario import run
+    from voxline.bench.scenario import ScenarioError, load_scenario, run
 
+    try:
+        load_scenario(args.scenario)  # a bad file fails before anything is started
+    except ScenarioError as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
     results = run(args.scenario, args.out)
     print(f"results in {args.out}: results.json, summary.md, latency_cdf.png, "
           f"latency_cpu_vs_calls.png ({len(results['steps'])} step(s))")
@@ -234,6 +238,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-wavs", help="synthesize the clinic demo caller WAVs")
     demo.add_argument("directory", type=Path)
     demo.set_defaults(func=cmd_demo_wavs)
+
+    from voxline.telemetry.records.commands import add_parser as records_commands
+
+    records_commands(sub)
     return parser
 
 
