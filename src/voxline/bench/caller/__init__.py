@@ -24,6 +24,15 @@ from voxline.bench.caller.result import CallResult, TurnResult
 from voxline.bench.caller.script import Script, ScriptTurn
 
 __all__ = [
-    "CallResult", "CallTimeout", "CallerError", "Script", "ScriptError", "ScriptTurn",
-    "TRANSPORTS", "TargetError", "TurnResult", "UnreachableError", "place_call",
+    "TRANSPORTS",
+    "CallResult",
+    "CallTimeout",
+    "CallerError",
+    "Script",
+    "ScriptError",
+    "ScriptTurn",
+    "TargetError",
+    "TurnResult",
+    "UnreachableError",
+    "place_call",
 ]

@@ -7,14 +7,11 @@ A transport calls two methods, and nothing else here touches a socket:
   one frame of the agent's audio out of the playout buffer (what the caller hears);
 * `on_agent_audio(pcm, now)` for every piece of agent audio that arrives.
 
-Times are time.monotonic(). A sent sample's time is its frame's send time plus its offset in
-the frame. A received sample's time is its place on the agent's audio timeline: a frame is
-placed at its arrival, or right after the audio before it if that has not finished yet (a
-server sending with lead, or a burst after a stall, is heard as continuous audio, not as
-overlapping frames), plus the sample's offset. So the first sample of an answer is stamped at
-its arrival, like the caller's last sample at its sending, and a talkspurt ends when its
-audio, laid end to end, ends; a Twilio clear cuts it at the moment of the clear. Energy is judged on whole frames with numpy (energy.py); agent speech
-is kept as merged voiced spans, not per-window stamps, so an hour-long call stays small.
+Times are time.monotonic(). A sample's time is the time its frame was sent (or arrived) plus
+its offset in the frame, on both sides alike, so the two ends of voice_to_voice_ms are stamped
+the same way. Agent audio is timed at arrival, not at playout: the playout buffer's own delay
+(40 ms, playout.py) is the phone's, not the server's. A server that queues audio ahead at the
+caller is timed by its arrival too; for Twilio, a clear cuts what is queued.
 """
 
 from __future__ import annotations
@@ -60,7 +57,6 @@ class CallerLine:
         self.playout = PlayoutBuffer(self.frame_bytes)
         self.spans: list[list[float]] = []  # [start, end] of voiced agent audio, in order
         self._voiced = asyncio.Event()  # set whenever voiced agent audio arrives
-        self._cursor = 0.0  # where the agent audio received so far ends, on its timeline
         self.started_at: float | None = None  # first tick: the call's media time zero
         self.frames_sent = 0
         self.frames_received = 0
@@ -87,13 +83,11 @@ class CallerLine:
     def on_agent_audio(self, pcm: bytes, now: float) -> None:
         self.frames_received += 1
         self.playout.push(pcm, now)
-        at = max(now, self._cursor)
-        self._cursor = at + len(pcm) / 2 / self.rate
         loud = np.flatnonzero(voiced_windows(pcm, self.rate))
         if len(loud) == 0:
             return
-        start = at + int(loud[0]) * self._window_s
-        end = at + int(loud[-1] + 1) * self._window_s
+        start = now + int(loud[0]) * self._window_s
+        end = now + int(loud[-1] + 1) * self._window_s
         if self.spans and start - self.spans[-1][1] <= SPAN_MERGE_S:
             self.spans[-1][1] = max(self.spans[-1][1], end)
         else:
@@ -103,7 +97,6 @@ class CallerLine:
     def on_clear(self, now: float) -> None:
         """The far end dropped the audio it had sent but the caller had not yet heard."""
         self.playout.clear()
-        self._cursor = now
         if self.spans and self.spans[-1][1] > now:
             self.spans[-1][1] = max(self.spans[-1][0], now)
 

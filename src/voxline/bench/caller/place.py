@@ -17,7 +17,7 @@ from typing import Protocol
 
 from voxline.audio.wav import write_wav
 from voxline.bench.caller.conductor import converse, results
-from voxline.bench.caller.errors import CallTimeout, TargetError
+from voxline.bench.caller.errors import CallTimeout, TargetError, UnreachableError
 from voxline.bench.caller.line import CallerLine
 from voxline.bench.caller.result import CallResult
 from voxline.bench.caller.script import Script
@@ -73,8 +73,14 @@ async def place_call(
     line = CallerLine(RATES.get(transport, 8000), record=record_dir is not None)
     call = _transport(transport, line, target, options)
     began = time.monotonic()
-    async with asyncio.timeout(timeout_s):
-        await call.dial()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await call.dial()
+    except BaseException as err:
+        await call.close()
+        if isinstance(err, TimeoutError):
+            raise UnreachableError(f"no call set up with {target} in {timeout_s:g} s") from err
+        raise
     ended_by, error = "caller", None
     played: list = []
     script_task = asyncio.create_task(converse(line, script, played))
