@@ -24,6 +24,7 @@ from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.tools import Toolbox
 from voxline.config import Settings
 from voxline.providers.registry import Providers, check_names
+from voxline.privacy.audit import AuditLog
 from voxline.server.dashboard import Dashboard
 from voxline.server.page import render_index
 from voxline.telemetry.hub import Telemetry
@@ -103,7 +104,8 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
         )
         state.transports.append(sip)
 
-    dashboard = Dashboard(lambda: telemetry.recorder, settings.telemetry.budgets_ms)
+    dashboard = Dashboard(lambda: telemetry.recorder, settings.telemetry.budgets_ms,
+                          audit=AuditLog(settings.privacy.audit_log))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):

@@ -6,7 +6,8 @@ SVG plots (dashboard_svg.py), read from the call records.
 /calls/{call_id}  the call's transcript (as recorded: redacted) and, per turn, a latency
                   waterfall: endpoint, STT, LLM first token, TTS first chunk, playout
 
-Database reads run in a worker thread, never on the event loop.
+Database reads run in a worker thread, never on the event loop. Every view of records is
+first written to the audit log (privacy/audit.py); a view that cannot be audited is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from voxline.privacy.audit import AuditError, AuditLog
 from voxline.server.dashboard_svg import percentile_bars_svg, sparkline_svg, waterfall_svg
 from voxline.telemetry.records import queries
 from voxline.telemetry.records.recorder import Recorder
@@ -80,9 +82,26 @@ def _ms(value: float | None) -> str:
 
 
 class Dashboard:
-    def __init__(self, recorder: Callable[[], Recorder | None], budgets_ms: Mapping[str, float]):
+    def __init__(self, recorder: Callable[[], Recorder | None], budgets_ms: Mapping[str, float],
+                 audit: AuditLog | None = None):
         self._recorder = recorder
         self._budgets = budgets_ms
+        self._audit = audit
+
+    async def _audited(self, request: Request, action: str, target: str | None,
+                       **detail: str) -> HTMLResponse | None:
+        """Write the audit line for this view; a refusal page if it cannot be written."""
+        if self._audit is None:
+            return None
+        client = request.client.host if request.client else "unknown"
+        try:
+            await run_in_threadpool(self._audit.record, f"dashboard {client}", action, target,
+                                    **detail)
+        except AuditError as err:
+            response = _page("voxline calls", f"<h1>Calls</h1><p>{esc(str(err))}</p>")
+            response.status_code = 503
+            return response
+        return None
 
     def routes(self) -> list[Route]:
         return [Route("/calls", self.calls), Route("/calls/{call_id}", self.call)]
@@ -96,6 +115,8 @@ class Dashboard:
         if window not in WINDOWS:
             window = "24h"
         since = datetime.now(UTC) - WINDOWS[window]
+        if refused := await self._audited(request, "view_calls", None, window=window):
+            return refused
         engine = recorder.reader()
         try:
             rows = await run_in_threadpool(queries.recent_calls, engine, since)
@@ -144,6 +165,8 @@ class Dashboard:
         call_id = request.path_params["call_id"]
         detail = None
         if recorder is not None:
+            if refused := await self._audited(request, "view_call", call_id):
+                return refused
             try:
                 detail = await run_in_threadpool(queries.call_detail, recorder.reader(), call_id)
             except SQLAlchemyError as err:
