@@ -40,6 +40,7 @@ from voxline.agent.tools import Toolbox
 from voxline.audio.frames import ENGINE_RATE
 from voxline.config import Settings
 from voxline.privacy.boundary import PrivacyBoundary, call_vault
+from voxline.privacy.recording import CallRecording
 from voxline.privacy.vault import CallVault
 from voxline.providers.base import Message, STTStream, ToolCall, Transcript
 from voxline.providers.registry import Providers
@@ -70,6 +71,7 @@ FILLER = "One moment, let me check."
 FILLER_AFTER_S = 0.7
 MAX_TOOL_ROUNDS = 3
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+_SILENCE = bytes(ENGINE_RATE * 20 // 1000 * 2)  # 20 ms: what the agent track holds when quiet
 DTMF_KEPT = 1000  # the newest keys; every one is also told to observers
 
 
@@ -135,6 +137,8 @@ class Call:
         self.toolbox = toolbox
         # Between the caller's words and the LLM, tools, TTS and records (privacy/boundary.py).
         self.privacy = PrivacyBoundary(vault if vault is not None else call_vault(settings))
+        # Both sides to disk when privacy.recording asks for it (off by default).
+        self.recording = CallRecording.for_call(settings, self.call_id, ENGINE_RATE)
         self.records = TurnLog()  # the newest turns; all of them go to observers
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
@@ -167,10 +171,14 @@ class Call:
             self._inbound.get_nowait()
             self.dropped_frames += 1
         self._inbound.put_nowait(frame)
+        if self.recording is not None:
+            self.recording.caller(frame)
 
     def next_frame(self) -> bytes | None:
         """The next 20 ms of agent audio, or None for silence. Call once per 20 ms."""
         frame = self.out.next_frame()
+        if self.recording is not None:
+            self.recording.agent(frame if frame is not None else _SILENCE)
         if frame is not None and self._audio_stamps is not None:
             self._audio_stamps.stamp(Mark.FIRST_AUDIO_OUT)
         return frame
@@ -205,6 +213,8 @@ class Call:
             raise
         finally:
             self.privacy.close()  # the call's personal data dies with it
+            if self.recording is not None:
+                self.recording.close()  # finished by the writer thread, off the loop
             self._emit(
                 "call_ended",
                 error=failure,
