@@ -152,6 +152,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- call -------------------------------------------------------------------------------------
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from voxline.bench.caller import Script, ScriptError, TargetError, place_call
+    from voxline.bench.caller.report import table, write_json
+
+    try:
+        script = Script.load(args.script)  # every WAV read and checked before dialling
+    except ScriptError as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
+    options = {"twilio_auth_token": args.twilio_auth_token, "sip_username": args.sip_user,
+               "sip_password": args.sip_password}
+    try:
+        result = asyncio.run(place_call(args.target, args.transport, script,
+                                        record_dir=args.out, timeout_s=args.timeout, **options))
+    except TargetError as err:
+        return _fail(str(err), EXIT_BAD_INPUT)
+    print(table(result))
+    if args.out:
+        write_json(result, args.out / "call.json")
+        print(f"\nwritten: {args.out / 'call.json'}, {', '.join(result.recordings.values())}")
+    return 0 if result.error is None else 1
+
+
 # -- doctor and models ------------------------------------------------------------------------
 
 
@@ -217,6 +242,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     providers(serve)
     serve.set_defaults(func=cmd_serve)
+
+    call = sub.add_parser("call", help="dial a running server as a scripted caller and measure "
+                          "voice_to_voice_ms / barge_in_stop_ms per turn (docs/caller.md)")
+    call.add_argument("target", help="twilio: http://host:port or ws://host:port/twilio/stream; "
+                      "webrtc: http://host:port; sip: sip:agent@host:port")
+    call.add_argument("--transport", choices=("twilio", "webrtc", "sip"), required=True)
+    call.add_argument("--script", nargs="+", required=True, metavar="TOML|WAV",
+                      help="a script.toml, or caller WAVs spoken in order")
+    call.add_argument("--out", type=Path, help="write call.json and heard.wav / sent.wav here")
+    call.add_argument("--timeout", type=float, default=300.0, help="whole-call limit, seconds")
+    call.add_argument("--twilio-auth-token", help="default: $VOXLINE_TWILIO__AUTH_TOKEN")
+    call.add_argument("--sip-user", help="digest username, if the server challenges")
+    call.add_argument("--sip-password", help="digest password, if the server challenges")
+    call.set_defaults(func=cmd_call)
 
     models = sub.add_parser("models", help="list the packaged models and verify their hashes")
     models.add_argument("--verify", action="store_true", help="re-hash every file")
