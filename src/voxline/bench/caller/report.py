@@ -13,8 +13,9 @@ def _ms(value: float | None) -> str:
 
 
 def table(result: CallResult) -> str:
-    lines = [f"{result.transport} call to {result.target}: set-up {_ms(result.setup_ms)} ms, "
-             f"{result.duration_ms / 1000:.1f} s, ended by {result.ended_by}",
+    head = (f"{result.transport} call to {result.target}: set-up {_ms(result.setup_ms)} ms, "
+            f"{result.duration_ms / 1000:.1f} s, ended by {result.ended_by}")
+    lines = [head,
              f"{'turn':>4}  {'wav':<24} {'voice_to_voice_ms':>17} {'barge_in_stop_ms':>16}  note"]
     for turn in result.turns:
         name = Path(turn.wav).name
