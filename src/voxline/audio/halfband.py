@@ -6,6 +6,11 @@ returns nothing for five 20 ms chunks and then ~100 ms at once, so a phone call 
 half-band FIR low-pass at 16 kHz (63 taps, Kaiser window: flat to 3.4 kHz, >= 60 dB down from
 4.6 kHz), its history carried across frames, turns every 20 ms frame in into exactly one 20 ms
 frame out, 31 samples (1.9 ms) late. G.711 carries 300-3400 Hz, so nothing of the call is lost.
+
+Both converters run on every frame of every phone call, so they are polyphase: a half-band
+filter's odd taps are zero but the centre one, so only the 32 even taps are convolved, with
+the half of the samples they meet (the zero-stuffed half of an upsampled stream, the dropped
+half of a downsampled one, is never computed). Same output as the direct form, ~3x cheaper.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ def _halfband() -> np.ndarray:
 
 
 _H = _halfband()
+_H_EVEN = _H[0::2]  # the 32 taps that are not zero
+_H_MID = _H[DELAY_16K]  # the one odd tap that is not: the centre
+_EVEN_HISTORY = len(_H_EVEN) - 1  # 31
 
 
 def _samples(pcm16: bytes) -> np.ndarray:
@@ -40,15 +48,20 @@ class Upsampler2x:
     """8 kHz PCM16 in, 16 kHz PCM16 out, twice the samples of every chunk, at once."""
 
     def __init__(self) -> None:
-        self._history = np.zeros(TAPS - 1)  # the last TAPS-1 samples of the zero-stuffed input
+        self._history = np.zeros(_EVEN_HISTORY)  # the last 31 input samples
 
     def process(self, pcm16: bytes) -> bytes:
         x = _samples(pcm16)
-        stuffed = np.zeros(2 * len(x))
-        stuffed[0::2] = x * 2  # zero-stuffing halves the level: the 2 restores it
-        padded = np.concatenate((self._history, stuffed))
-        self._history = padded[len(padded) - (TAPS - 1) :]
-        return _pcm16(np.convolve(padded, _H, mode="valid"))
+        if not len(x):
+            return b""
+        padded = np.concatenate((self._history, x))
+        self._history = padded[len(padded) - _EVEN_HISTORY :]
+        # Zero-stuffed input x2: even outputs meet only the even taps, odd ones only the centre.
+        out = np.empty(2 * len(x))
+        out[0::2] = np.convolve(padded, 2 * _H_EVEN, mode="valid")
+        centre = _EVEN_HISTORY - DELAY_16K // 2  # x[m - 15] for output 2m + 1
+        out[1::2] = padded[centre : centre + len(x)] * (2 * _H_MID)
+        return _pcm16(out)
 
 
 class Downsampler2x:
@@ -62,11 +75,18 @@ class Downsampler2x:
         x = _samples(pcm16)
         padded = np.concatenate((self._history, x))
         self._history = padded[len(padded) - (TAPS - 1) :]
-        filtered = np.convolve(padded, _H, mode="valid")
-        out = filtered[1 if self._odd else 0 :: 2]
+        phase = 1 if self._odd else 0
         self._odd = (len(x) + self._odd) % 2 == 1
+        kept = (len(x) - phase + 1) // 2  # outputs at phase, phase + 2, ... of this chunk
+        if kept <= 0:
+            return b""
+        # Only the kept outputs are computed: even taps on one polyphase stream, the centre
+        # tap on the other.
+        even = padded[phase::2]
+        odd = padded[phase + 1 :: 2]
+        out = np.convolve(even, _H_EVEN, mode="valid")[:kept]
+        out += odd[DELAY_16K // 2 : DELAY_16K // 2 + kept] * _H_MID
         return _pcm16(out)
-
     def flush(self) -> bytes:
         """End of a stretch of audio: the filter's last DELAY_16K samples, then a fresh state."""
         tail = self.process(bytes(2 * DELAY_16K))
