@@ -12,7 +12,7 @@ arrive ~100 ms later than the agent's own record says it left; not understood ye
 from __future__ import annotations
 
 from caller_delay_checks import FRAME_MS
-from test_caller_twilio import STOP_MS, speech_like  # noqa: F401
+from test_caller_twilio import STOP_MS, speech_like
 
 from voxline.bench.caller import Script, ScriptTurn, place_call
 from voxline.bench.caller.delay.webrtc_peer import webrtc_delay_agent
