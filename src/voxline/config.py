@@ -21,8 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from voxline.errors import ConfigError
-from voxline.protocols.ice_uri import normalize_host, parse_ice_uri
+from voxline.protocols.ice_uri import parse_ice_uri
 from voxline.vad.endpointing import EndpointingConfig
 
 _DEFAULT_ENDPOINTING = EndpointingConfig()
@@ -89,8 +88,8 @@ class WebRTCSettings(BaseModel):
     turn_rest_user: str = "voxline"
     turn_rest_ttl_s: int = Field(default=3600, gt=0)
     ice_transport_policy: Literal["all", "relay"] = "all"  # "relay": only TURN candidates
-    # HIPAA: every STUN/TURN host must be one the operator owns, or start-up fails.
-    hipaa: bool = False
+    # STUN/TURN hosts the operator runs (names or public addresses): in HIPAA mode
+    # (privacy.hipaa) every other host that is not private or loopback is refused.
     operator_ice_hosts: list[str] = Field(default_factory=list)
     # Local addresses offered as host candidates; empty: every non-loopback interface
     # (aioice's choice). Tests pin ["127.0.0.1"].
@@ -118,25 +117,11 @@ class WebRTCSettings(BaseModel):
             raise ValueError("turn_rest_secret is set but turn_urls is empty; set both")
         if self.turn_urls and self.turn_rest_secret is None:
             raise ValueError("turn_urls is set but turn_rest_secret is empty; set both")
-        if self.hipaa:
-            self._refuse_foreign_ice_hosts()
         return self
 
     def ice_uris(self) -> list[str]:
         """Every STUN/TURN URI a call may use: static servers, then the TURN REST ones."""
         return [uri for server in self.ice_servers for uri in server.urls] + self.turn_urls
-
-    def _refuse_foreign_ice_hosts(self) -> None:
-        # Raised as ConfigError (not a validation error) so start-up stops with this message.
-        owned = {normalize_host(host) for host in self.operator_ice_hosts}
-        foreign = sorted({u for u in self.ice_uris() if parse_ice_uri(u).host not in owned})
-        if foreign:
-            raise ConfigError(
-                "HIPAA mode refuses STUN/TURN servers on hosts the operator does not own: "
-                f"{', '.join(foreign)}. Media metadata (caller IPs) must not reach a third "
-                "party: use your own STUN/TURN servers, or list their hosts in "
-                "VOXLINE_WEBRTC__OPERATOR_ICE_HOSTS if you do own them."
-            )
 
 
 class TwilioSettings(BaseModel):

@@ -9,7 +9,6 @@ from aiortc.rtcicetransport import RTCIceGatherer
 from pydantic import ValidationError
 
 from voxline.config import Settings, WebRTCSettings
-from voxline.errors import ConfigError
 from voxline.transports.webrtc import host_candidates
 from voxline.transports.webrtc.ice import (
     browser_rtc_configuration,
@@ -127,45 +126,6 @@ def test_host_addresses_pin_exactly_the_configured_ones_and_unpin_to_aioices_cho
     rtc_configuration(WebRTCSettings())  # nothing configured: aioice's own choice again
     default = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
     assert "127.0.0.1" not in default and "::1" not in default
-
-
-def test_hipaa_refuses_stun_and_turn_hosts_the_operator_does_not_own():
-    with pytest.raises(ConfigError) as err:
-        WebRTCSettings(
-            hipaa=True,
-            operator_ice_hosts=["turn.clinic.example"],
-            ice_servers=[{"urls": ["stun:stun.l.google.com:19302"]}],
-            turn_urls=["turn:turn.clinic.example"],
-            turn_rest_secret="s",
-        )
-    message = str(err.value)
-    assert "stun:stun.l.google.com:19302" in message
-    assert "turn:turn.clinic.example" not in message  # only the foreign host is named
-    assert "VOXLINE_WEBRTC__OPERATOR_ICE_HOSTS" in message
-    with pytest.raises(ConfigError, match="turn:203.0.113.9"):
-        WebRTCSettings(
-            hipaa=True,
-            operator_ice_hosts=["turn.clinic.example"],
-            turn_urls=["turn:203.0.113.9"],
-            turn_rest_secret="s",
-        )
-
-
-def test_hipaa_accepts_the_operators_own_hosts_and_no_servers_at_all():
-    owned = _rest_settings(
-        hipaa=True, operator_ice_hosts=["TURN.clinic.example.", "stun.clinic.example"]
-    )
-    assert len(ice_servers_for_call(owned, now=NOW)) == 2
-    assert WebRTCSettings(hipaa=True).ice_uris() == []
-
-
-def test_hipaa_refusal_stops_start_up_from_the_environment(monkeypatch):
-    monkeypatch.setenv("VOXLINE_WEBRTC__HIPAA", "true")
-    monkeypatch.setenv("VOXLINE_WEBRTC__ICE_SERVERS", '[{"urls": "stun:stun.example.net"}]')
-    with pytest.raises(ConfigError, match="stun:stun.example.net"):
-        Settings()
-    monkeypatch.setenv("VOXLINE_WEBRTC__OPERATOR_ICE_HOSTS", '["stun.example.net"]')
-    assert Settings().webrtc.hipaa
 
 
 def test_webrtc_settings_from_the_environment(monkeypatch, tmp_path):

@@ -23,8 +23,9 @@ from voxline.agent.clinic import AppointmentBook
 from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.tools import Toolbox
 from voxline.config import Settings
-from voxline.providers.registry import Providers, check_names
 from voxline.privacy.audit import AuditLog
+from voxline.privacy.boundary import warm_redaction
+from voxline.providers.registry import Providers, check_names
 from voxline.server.dashboard import Dashboard
 from voxline.server.page import render_index
 from voxline.telemetry.hub import Telemetry
@@ -52,6 +53,7 @@ class ServerState:
             loop = asyncio.get_running_loop()
             providers = await loop.run_in_executor(None, Providers.load, self.settings)
             await providers.warm(CLINIC_SYSTEM_PROMPT)
+            await loop.run_in_executor(None, warm_redaction, self.settings)
             self.providers = providers
             self.ready.set()
             log.info("models loaded and warm: ready for calls")
