@@ -15,6 +15,7 @@
     [worker]
     vad = "webrtc"
     endpoint_ms = 600
+    event_loop = "uvloop"
 
     [provider_ms]                   # cloud-sim: the fixed delays the servers inject
     stt_final = 100
@@ -65,6 +66,7 @@ class WorkerSettings(BaseModel):
     vad: Literal["webrtc", "silero"] = "webrtc"
     endpoint_ms: int = Field(default=600, ge=100, le=3000)
     records: bool = True  # the worker's call records give the server-side components
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
     # Extra VOXLINE_* environment for the worker, e.g. {"VOXLINE_TWILIO__MAX_CALLS" = "200"}.
     env: dict[str, str] = Field(default_factory=dict)
 

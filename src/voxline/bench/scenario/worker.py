@@ -29,6 +29,7 @@ def worker_env(scenario: Scenario, records_dir: Path, providers: Settings | None
         "VOXLINE_WEBRTC__MAX_CALLS": str(max_calls),
         "VOXLINE_SIP__MAX_CALLS": str(max_calls),
         "VOXLINE_RECORDS_DIR": str(records_dir),
+        "VOXLINE_EVENT_LOOP": scenario.worker.event_loop,
         "VOXLINE_RECORDS__ENABLED": json.dumps(scenario.worker.records),
     }
     if providers is not None:
