@@ -50,6 +50,14 @@ def summary_markdown(results: dict[str, Any]) -> str:
             f"{w['rss_idle_mib']} → {w['rss_peak_mib']} | {w['rss_per_call_mib']} | "
             f"{step['load_avg_before'][0]} → {step['load_avg_after'][0]} |"
         )
+    lines += ["", "While every call was up, mean CPU (% of one core; the machine's of all cores):",
+              "", "| calls | worker | sim servers | callers | machine | load (1 min) |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    for step in results["steps"]:
+        o = step.get("others", {})
+        lines.append(f"| {step['calls']} | {step['worker']['cpu_percent_mean']} | "
+                     f"{o.get('sim_cpu_percent')} | {o.get('callers_cpu_percent')} | "
+                     f"{o.get('machine_cpu_percent')} | {o.get('load_avg_1min')} |")
     if "sweep" in results:
         sweep = results["sweep"]
         lines += ["", f"Across the sweep: peak RSS grows {sweep['rss_peak_per_call_mib']} MiB "

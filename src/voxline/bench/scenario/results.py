@@ -43,6 +43,7 @@ def step_results(
     window: tuple[float, float],
     load: tuple[tuple[float, ...], tuple[float, ...]],
     vad_tails: dict[str, float | None] | None = None,
+    others: Sequence[tuple[float, float | None, float, float, float]] = (),
     log_tail: str = "",
 ) -> dict[str, Any]:
     turns = [t for r in results for t in r["turns"]]
@@ -78,6 +79,7 @@ def step_results(
         "gap_ms": sum(r.get("gap_ms", 0) for r in results) if gaps else None,
         "calls_with_gaps": sum(g > 0 for g in gaps) if gaps else None,
         "worker": worker_figures(samples, idle, window, spans, calls),
+        "others": other_figures(others, window, spans, calls),
         "load_avg_before": [round(x, 2) for x in load[0]],
         "load_avg_after": [round(x, 2) for x in load[1]],
         "overhead_per_turn_ms": overhead,
@@ -117,6 +119,20 @@ def worker_figures(samples: Sequence[Sample], idle: tuple[float, float],
         "rss_per_call_mib": rss_per_call_mib([(s[0], s[2]) for s in run], spans),
         "samples": [[round(t - window[0], 2), cpu, rss, active_at(spans, t)]
                     for t, cpu, rss in samples if t >= idle[0]],
+    }
+
+
+def other_figures(others: Sequence[tuple[float, float | None, float, float, float]],
+                  window: tuple[float, float], spans: list[tuple[float, float]],
+                  calls: int) -> dict[str, Any]:
+    """Mean CPU of the sim servers, the callers and the machine while every call was up."""
+    run = [o for o in others if window[0] <= o[0] <= window[1]]
+    full = [o for o in run if active_at(spans, o[0]) == calls] or run
+    return {
+        "sim_cpu_percent": _mean([o[1] for o in full if o[1] is not None]),
+        "callers_cpu_percent": _mean([o[2] for o in full]),
+        "machine_cpu_percent": _mean([o[3] for o in full]),  # of all cores
+        "load_avg_1min": _mean([o[4] for o in full]),
     }
 
 

@@ -119,7 +119,7 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
         server: Served = await asyncio.to_thread(
             stack.enter_context, served(env, log_dir=step_dir))
         pid = _worker_pid(server.port)
-        sampler = stack.enter_context(ProcessSampler(pid))
+        sampler = stack.enter_context(ProcessSampler(pid, _sim_pid(pid)))
         plan = CallPlan(server.url, scenario.transport, tuple(scenario.script.lines), tuple(wavs),
                         scenario.script.pause_s, scenario.script.answer_timeout_s,
                         scenario.duration_s, TWILIO_TOKEN)
@@ -136,7 +136,7 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
     load_after = os.getloadavg()
     turns = server_turns(records_dir, skip_first_calls=1 if scenario.warmup else 0)
     return step_results(
-        scenario, calls, results, turns, sampler.samples,
+        scenario, calls, results, turns, sampler.samples, others=sampler.others,
         idle=(started - scenario.settle_s - 1, idle_end), window=(started, ended),
         load=(load_before, load_after), vad_tails=tails, log_tail=log_tail,
     )
@@ -184,6 +184,17 @@ def _worker_pid(port: int) -> int:
                                           if c.status == psutil.CONN_LISTEN):
                 return child.pid
     raise ScenarioError(f"cannot find the worker process listening on port {port}")
+
+
+def _sim_pid(worker_pid: int) -> int | None:
+    """The cloud-sim servers' process: the spawned child that is not the worker (callers are
+    not started yet when this is asked)."""
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(child.cmdline())
+            if child.pid != worker_pid and "spawn_main" in cmdline:
+                return child.pid
+    return None
 
 
 def _python() -> str:
