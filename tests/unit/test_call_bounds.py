@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from test_call_engine import make_call
+
 from voxline.session.call import DTMF_KEPT
 from voxline.session.turn_log import TurnLog
-
-from test_call_engine import make_call
 
 
 def test_dtmf_keeps_the_newest_keys():

@@ -56,6 +56,7 @@ def test_finished_utterances(text):
         ("My name is Sarah Johnson, that's J O H N", "spelling"),
         ("My number is 555 212.", "6 of 10 digits of a number"),
         ("My phone is five five five", "3 of 10 digits of a phone"),
+        ("My phone is double five, triple two", "5 of 10 digits of a phone"),
         ("I'd like to book a cleaning \u2014", "continuation mark"),
     ],
 )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from test_call_engine import QUIET, SPEECH, EnergyVad, ScriptedLLM, ScriptedSTT, ToneTTS, run
 
 from voxline.config import Settings
 from voxline.providers.registry import Providers
 from voxline.session.call import Call
-
-from test_call_engine import QUIET, SPEECH, EnergyVad, ScriptedLLM, ScriptedSTT, ToneTTS, run
 
 
 def make_call(text: str, adaptive: bool = True) -> Call:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import wave
 
 import numpy as np
+from test_call_engine import QUIET, SPEECH, make_call
 
 from voxline.audio.frames import ENGINE_RATE
 from voxline.audio.wav import Audio
 from voxline.transports.file import EVENTS_KEPT, AgentTrack, FileCaller
-
-from test_call_engine import QUIET, SPEECH, make_call
 
 
 def test_streamed_track_is_a_wav_of_every_frame_and_keeps_nothing_in_memory(tmp_path):

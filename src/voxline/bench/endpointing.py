@@ -28,8 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from voxline.models import CATALOG, model_path
-from voxline.vad import Endpoint, Endpointer, EndpointingConfig, SilenceStarted, SpeechStarted
-from voxline.vad import make_detector
+from voxline.vad import (
+    Endpoint,
+    Endpointer,
+    EndpointingConfig,
+    SilenceStarted,
+    SpeechStarted,
+    make_detector,
+)
 from voxline.vad.completeness import judge
 
 RATE = 16000
@@ -386,9 +392,9 @@ def main(argv: list[str] | None = None) -> dict:
         "rule": f"smallest window with Silero cut_rate <= {TARGET_CUT_RATE}",
         "adaptive": {
             "description": "Silero; at each SilenceStarted whisper tiny.en transcribes the turn "
-            "so far (%d ms pre-roll); vad/completeness.py judges it; a finished-sounding pause "
-            "ends after complete_silence_ms (judgement applied stt_delay_ms after the silence "
-            "starts), any other after trailing_silence_ms" % STT_PREROLL_MS,
+            f"so far ({STT_PREROLL_MS} ms pre-roll); vad/completeness.py judges it; a "
+            "finished-sounding pause ends after complete_silence_ms (judgement applied "
+            "stt_delay_ms after the silence starts), any other after trailing_silence_ms",
             "rows": adaptive,
             "whisper_decode_ms": {"n": len(transcripts.decode_ms)} | (
                 {"p50": round(float(np.median(transcripts.decode_ms)), 1),

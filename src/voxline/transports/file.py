@@ -48,13 +48,13 @@ class AgentTrack:
         self._wav: wave.Wave_write | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._wav = wave.open(str(path), "wb")
+            self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - open for the whole call
             self._wav.setnchannels(1)
             self._wav.setsampwidth(2)
             self._wav.setframerate(ENGINE_RATE)
 
     @classmethod
-    def discard(cls) -> "AgentTrack":
+    def discard(cls) -> AgentTrack:
         return cls(keep=False)
 
     def write(self, frame: bytes) -> None:

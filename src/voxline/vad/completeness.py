@@ -30,29 +30,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CONJUNCTIONS = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+CONJUNCTIONS = _words(
     "and or but so because cause cuz if although unless while whereas whether which whom "
-    "whose nor plus".split()
+    "whose nor plus"
 )
-ARTICLES_AND_DETERMINERS = frozenset(
-    "a an the my your his her our their its these those some every each another such".split()
+ARTICLES_AND_DETERMINERS = _words(
+    "a an the my your his her our their its these those some every each another such"
 )
-PREPOSITIONS = frozenset(
-    "to for of in on at with from by about around after before until till into onto "
-    "between than like near over under through during without within per via".split()
+PREPOSITIONS = _words(
+    "to for of in on at with from by about around after before until till into onto between "
+    "than like near over under through during without within per via"
 )
-FILLERS = frozenset("um umm uh uhh er erm hmm mm ah eh".split())
-AUXILIARIES = frozenset(
+FILLERS = _words("um umm uh uhh er erm hmm mm ah eh")
+AUXILIARIES = _words(
     "is are was were am be been being have has had do does did can could would will shall "
-    "should might must may".split()
+    "should might must may"
 )
 # Subject pronouns, alone or contracted with a verb: the predicate is still to come.
-SUBJECTS = frozenset(
+SUBJECTS = _words(
     "i we he she they i'm i'd i'll i've we're we'd we'll you're they're he's she's there's "
-    "it's that's what's".split()
+    "it's that's what's"
 )
 # After these an auxiliary ends an elliptical answer: "Yes, I do.", "No, it isn't." is fine.
-ELLIPSIS_SUBJECTS = frozenset("i we you he she they it that there this".split())
+ELLIPSIS_SUBJECTS = _words("i we you he she they it that there this")
 HOLD_WORDS = CONJUNCTIONS | ARTICLES_AND_DETERMINERS | PREPOSITIONS | FILLERS | SUBJECTS
 # "so" ends these without asking for more.
 FINISHED_ENDINGS = ("think so", "hope so", "guess so", "believe so", "said so", "and so on")
@@ -76,10 +81,9 @@ HOLD_PHRASES = (
 # Words that announce a number, and how many digits make it whole.
 NUMBER_CUES = {"phone": 10, "number": 10, "digits": 10, "zip": 5}
 CONTINUATION_MARKS = (",", "-", "\u2014", "\u2013", "...", "\u2026", ":", ";")
-DIGIT_WORDS = {
-    "zero": 1, "oh": 1, "one": 1, "two": 1, "three": 1, "four": 1, "five": 1, "six": 1,
-    "seven": 1, "eight": 1, "nine": 1, "double": 0, "triple": 0,
-}
+# Digits each spoken word adds; "double five" is two fives.
+DIGIT_WORDS = dict.fromkeys(_words("zero oh one two three four five six seven eight nine"), 1)
+DIGIT_WORDS |= {"double": 1, "triple": 2}
 
 _WORD = re.compile(r"[a-z0-9']+")
 
