@@ -15,6 +15,7 @@ WebRTC: `voxline.testing.webrtc_client.ScriptedCaller` (aiortc), one line per ca
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import time
 import traceback
@@ -51,6 +52,19 @@ class _TickingCaller(TwilioCaller):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ticks = bytearray()  # 1: the tick played agent audio, 0: the queue was empty
+        self.media_at: list[float] = []  # arrival of every agent media message
+
+    def _on_app_message(self, message: str | bytes) -> None:
+        self.media_at.append(time.monotonic())  # any message; media ones are picked below
+        before = self.media_received
+        super()._on_app_message(message)
+        if self.media_received == before:
+            self.media_at.pop()
+
+    def first_media_after(self, at: float) -> float | None:
+        """Arrival of the first agent media (voiced or not) after `at`."""
+        index = bisect.bisect_right(self.media_at, at)
+        return self.media_at[index] if index < len(self.media_at) else None
 
     def _play_one_frame(self) -> bytes:
         had_audio = bool(self._queue) and isinstance(self._queue[0], bytes)
@@ -82,9 +96,14 @@ async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[st
         while index < len(audios) or time.monotonic() - started < plan.duration_s:
             line = index % len(audios)
             reply = await caller.ask(audios[line], timeout=plan.answer_timeout_s)
+            media_at = (caller.first_media_after(reply.last_voiced_sent_at)
+                        if reply.first_agent_audio_at is not None else None)
             result["turns"].append({
                 "line": plan.lines[line],
                 "voice_to_voice_ms": reply.voice_to_voice_ms,
+                # to the first agent audio of any level: the TTS audio's own lead-in left out
+                "voice_to_media_ms": None if media_at is None else round(
+                    (media_at - reply.last_voiced_sent_at) * 1000, 1),
                 "last_voiced_sent_at": reply.last_voiced_sent_at,
                 "first_agent_audio_at": reply.first_agent_audio_at,
             })

@@ -30,7 +30,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
         f"{scenario['duration_s']:g} s per call, script {', '.join(scenario['script']['lines'])}. "
         f"Machine: {results['machine']['cpus']} CPUs.",
         "",
-        "overhead = voice_to_voice + 20 ms (the caller stamps a frame at its start, a phone "
+        "overhead = voice-to-first-agent-audio (any level: the TTS voice's own quiet lead-in, "
+        "`tts_lead_ms`, left out) + 20 ms (the caller stamps a frame at its start, a phone "
         "at its end) − endpoint window − the worker VAD's tail on the line "
         f"({results['steps'][0]['vad_tail_ms']} ms); provider time is hidden inside the window "
         "by speculative turns (`answers ready`: first TTS audio back before the endpoint).",

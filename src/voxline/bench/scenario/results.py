@@ -2,7 +2,12 @@
 
 Caller-side overhead of a turn:
 
-    overhead_ms = voice_to_voice_ms + CAPTURE_FRAME_MS − endpoint window − VAD tail of the line
+    overhead_ms = voice_to_media_ms + CAPTURE_FRAME_MS − endpoint window − VAD tail of the line
+
+`voice_to_media_ms` is voice-to-voice up to the first agent audio message of any level: the
+TTS audio's own quiet lead-in (a property of the voice, several ms to tens of ms) is left out,
+and reported apart as `tts_lead_ms` (when the caller's WebRTC path has no such figure, the
+voice-to-voice is used and the overhead includes that lead-in).
 
 The VAD tail (vad_tail.py) is how much later than the caller's −40 dBFS floor the worker's
 VAD hears the line end, fixed per line. CAPTURE_FRAME_MS: the Twilio caller sends each 20 ms
@@ -50,11 +55,13 @@ def step_results(
     v2v = [t["voice_to_voice_ms"] for t in turns]
     window_ms = scenario.worker.endpoint_ms
     tails = vad_tails or {}
-    overhead = [turn_overhead_ms(t["voice_to_voice_ms"], window_ms, tails.get(t["line"]))
-                for t in turns]
+    overhead = [turn_overhead_ms(t.get("voice_to_media_ms", t["voice_to_voice_ms"]), window_ms,
+                                 tails.get(t["line"])) for t in turns]
+    lead = [t["voice_to_voice_ms"] - t["voice_to_media_ms"] for t in turns
+            if t.get("voice_to_media_ms") is not None and t["voice_to_voice_ms"] is not None]
     past_window = [None if v is None else round(v - window_ms, 1) for v in v2v]
     latency = {"voice_to_voice_ms": summarize(v2v), "overhead_ms": summarize(overhead),
-               "past_window_ms": summarize(past_window)}
+               "past_window_ms": summarize(past_window), "tts_lead_ms": summarize(lead)}
     for name in SERVER_COMPONENTS:
         latency[name] = summarize([t.get(name) for t in server_turns])
     ready = [answer_ready_before_endpoint(t) for t in server_turns]
@@ -152,6 +159,8 @@ def _call_detail(result: dict[str, Any]) -> dict[str, Any]:
     keep = ("transport", "setup_ms", "gaps", "gap_ms", "agent_ticks", "error")
     detail = {k: result.get(k) for k in keep if k in result}
     detail["voice_to_voice_ms"] = [t["voice_to_voice_ms"] for t in result["turns"]]
+    detail["voice_to_media_ms"] = [t.get("voice_to_media_ms") for t in result["turns"]]
+    detail["lines"] = [t["line"] for t in result["turns"]]
     return detail
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -97,7 +98,8 @@ async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("
             providers = sim.settings
         for calls in scenario.calls:
             print(f"[bench] {scenario.name}: {calls} concurrent call(s)", flush=True)
-            step = await _run_step(scenario, calls, wavs, providers, out_dir / "work", tails)
+            step = await _run_step(scenario, calls, wavs, providers, out_dir / "work", tails,
+                                   first_step=not steps)
             steps.append(step)
             print(f"[bench]   {_one_line(step)}", flush=True)
     return {
@@ -109,7 +111,7 @@ async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("
 
 async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
                     providers: Settings | None, work: Path,
-                    tails: dict[str, float | None]) -> dict[str, Any]:
+                    tails: dict[str, float | None], first_step: bool) -> dict[str, Any]:
     step_dir = work / f"calls-{calls}"
     shutil.rmtree(step_dir, ignore_errors=True)  # records of an earlier run must not count
     records_dir = step_dir / "records"
@@ -125,8 +127,12 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
                         scenario.duration_s, TWILIO_TOKEN)
         await asyncio.sleep(scenario.settle_s)
         idle_end = time.monotonic()
-        if scenario.warmup:  # fills the TTS server's cache; its turns are not counted
-            warm = plan.__class__(**{**plan.__dict__, "duration_s": 0.0})
+        if scenario.warmup:  # its turns are not counted
+            # The first step's warm-up says every line (fills the TTS server's cache, which
+            # outlives the step); later ones one line (opens the worker's connections).
+            lines = slice(None) if first_step else slice(0, 1)
+            warm = dataclasses.replace(plan, duration_s=0.0, lines=plan.lines[lines],
+                                       wavs=plan.wavs[lines])
             await asyncio.to_thread(_place, warm, 1, 1, 0.0)
         started = time.monotonic()
         results = await asyncio.to_thread(_place, plan, calls, scenario.caller_processes,
