@@ -114,6 +114,9 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
                     tails: dict[str, float | None], first_step: bool) -> dict[str, Any]:
     step_dir = work / f"calls-{calls}"
     shutil.rmtree(step_dir, ignore_errors=True)  # records of an earlier run must not count
+    step_dir.mkdir(parents=True)
+    # Logs and databases of the run, for a look after it: never for the repository.
+    (work / ".gitignore").write_text("*\n")
     records_dir = step_dir / "records"
     env = worker_env(scenario, records_dir, providers, max_calls=calls + 10)
     load_before = os.getloadavg()
