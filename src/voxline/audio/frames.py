@@ -59,6 +59,11 @@ class FrameSplitter:
         del self._buf[: n * fb]
         return frames
 
+    @property
+    def empty(self) -> bool:
+        """No part-frame is waiting for the next push."""
+        return not self._buf
+
     def flush(self) -> bytes | None:
         """Return the remainder zero-padded to a full frame, or None when nothing is left."""
         if not self._buf:

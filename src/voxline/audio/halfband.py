@@ -40,6 +40,11 @@ def _samples(pcm16: bytes) -> np.ndarray:
     return np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
 
 
+def pcm16_bytes(samples: np.ndarray) -> bytes:
+    """Float samples (PCM16 scale) rounded and clipped to PCM16 little-endian."""
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
 def _pcm16(samples: np.ndarray) -> bytes:
     return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
 
@@ -52,8 +57,12 @@ class Upsampler2x:
 
     def process(self, pcm16: bytes) -> bytes:
         x = _samples(pcm16)
+        return _pcm16(self.upsample(x)) if len(x) else b""
+
+    def upsample(self, x: np.ndarray) -> np.ndarray:
+        """The same on float samples (PCM16 scale), for callers that decode straight to floats."""
         if not len(x):
-            return b""
+            return x
         padded = np.concatenate((self._history, x))
         self._history = padded[len(padded) - _EVEN_HISTORY :]
         # Zero-stuffed input x2: even outputs meet only the even taps, odd ones only the centre.
@@ -61,7 +70,7 @@ class Upsampler2x:
         out[0::2] = np.convolve(padded, 2 * _H_EVEN, mode="valid")
         centre = _EVEN_HISTORY - DELAY_16K // 2  # x[m - 15] for output 2m + 1
         out[1::2] = padded[centre : centre + len(x)] * (2 * _H_MID)
-        return _pcm16(out)
+        return out
 
 
 class Downsampler2x:

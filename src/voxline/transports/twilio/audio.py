@@ -8,12 +8,20 @@ splitters keep sizes exact whatever size Twilio's payloads come in.
 
 from __future__ import annotations
 
+import numpy as np
+
 from voxline.audio.frames import ENGINE_RATE, FrameSplitter
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
-from voxline.audio.halfband import Downsampler2x, Upsampler2x
+from voxline.audio.halfband import Downsampler2x, Upsampler2x, pcm16_bytes
 from voxline.protocols.twilio_media import RATE
 
 assert ENGINE_RATE == 2 * RATE, "the half-band converters do exactly 2:1"
+
+
+# mu-law byte -> sample value as a float, from the bit-exact decoder: every inbound phone frame
+# goes straight to the upsampler's floats, without a PCM16 round trip.
+_ULAW_FLOAT = np.frombuffer(ulaw_decode(bytes(range(256))), dtype="<i2").astype(np.float64)
+_TWILIO_FRAME = RATE // 50  # 160 mu-law bytes: Twilio's 20 ms payload
 
 
 class CallerAudio:
@@ -24,7 +32,10 @@ class CallerAudio:
         self._splitter = FrameSplitter(ENGINE_RATE)
 
     def push(self, mulaw: bytes) -> list[bytes]:
-        return self._splitter.push(self._up.process(ulaw_decode(mulaw)))
+        pcm = pcm16_bytes(self._up.upsample(_ULAW_FLOAT[np.frombuffer(mulaw, dtype=np.uint8)]))
+        if len(mulaw) == _TWILIO_FRAME and self._splitter.empty:
+            return [pcm]  # Twilio's 20 ms in, one engine frame out: nothing to split
+        return self._splitter.push(pcm)
 
 
 class AgentAudio:
