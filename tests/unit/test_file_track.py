@@ -49,3 +49,16 @@ async def test_file_caller_streams_the_same_track_it_would_keep(tmp_path):
         np.frombuffer(kept.agent_audio, np.int16)
     )
     assert 0 < len(kept.events) <= EVENTS_KEPT
+
+
+def test_write_outputs_leaves_a_streamed_track_as_it_is(tmp_path):
+    from voxline.talk import TalkResult, write_outputs
+
+    path = tmp_path / "agent.wav"
+    track = AgentTrack(path)
+    track.write(SPEECH)
+    track.close()
+    result = TalkResult("c1", [], [], track.audio(), [], [], recorded_to=path)
+    write_outputs(result, path, None)
+    with wave.open(str(path)) as wav:
+        assert wav.readframes(wav.getnframes()) == SPEECH  # not overwritten with b""
