@@ -128,6 +128,7 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
         plan = CallPlan(server.url, scenario.transport, tuple(scenario.script.lines), tuple(wavs),
                         scenario.script.pause_s, scenario.script.answer_timeout_s,
                         scenario.duration_s, TWILIO_TOKEN)
+        idle_start = time.monotonic()
         await asyncio.sleep(scenario.settle_s)
         idle_end = time.monotonic()
         if scenario.warmup:  # its turns are not counted
@@ -146,7 +147,7 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
     turns = server_turns(records_dir, skip_first_calls=1 if scenario.warmup else 0)
     return step_results(
         scenario, calls, results, turns, sampler.samples, others=sampler.others,
-        idle=(started - scenario.settle_s - 1, idle_end), window=(started, ended),
+        idle=(idle_start, idle_end), window=(started, ended),
         load=(load_before, load_after), vad_tails=tails, log_tail=log_tail,
     )
 
