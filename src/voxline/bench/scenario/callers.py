@@ -9,13 +9,15 @@ repeats them until the scenario's duration has passed: say a line, wait for the 
 Twilio: `voxline.testing.twilio_client.TwilioCaller`, with the playout track reduced to one
 flag per 20 ms tick (audio or not), so that holes inside an answer (underruns: the worker
 sent too late) can be counted, and without keeping the decoded audio (cheap callers).
-WebRTC: `voxline.testing.webrtc_client.ScriptedCaller` (aiortc), one line per call.
+WebRTC: `voxline.testing.webrtc_client.ScriptedCaller` (aiortc). SIP: the caller harness's
+`place_call` (voxline.bench.caller), whose gaps are its playout buffer's underruns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 import contextlib
 import time
 import traceback
@@ -44,6 +46,7 @@ class CallPlan:
     answer_timeout_s: float
     duration_s: float
     twilio_token: str
+    sip_target: str | None = None  # sip:agent@127.0.0.1:PORT when the worker listens for SIP
 
 
 class _TickingCaller(TwilioCaller):
@@ -172,11 +175,39 @@ def _agent_quiet(log: Any) -> bool:
     return time.monotonic() - last_voiced >= QUIET_S
 
 
+async def _sip_call(plan: CallPlan, _audios: list, start_at: float) -> dict[str, Any]:
+    """SIP through the caller harness (voxline.bench.caller): its own UAC and paced RTP."""
+    from voxline.bench.caller import Script, place_call
+
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    rounds = max(1, math.ceil(plan.duration_s / (8.0 * len(plan.wavs))))  # ~8 s a turn
+    names = list(plan.lines) * rounds
+    script = Script.from_wavs(list(plan.wavs) * rounds, answer_quiet_ms=int(QUIET_S * 1000),
+                              reply_timeout_s=plan.answer_timeout_s)
+    started = time.monotonic()
+    result: dict[str, Any] = {"transport": "sip", "started_at": started, "turns": []}
+    try:
+        assert plan.sip_target is not None
+        call = await place_call(plan.sip_target, "sip", script,
+                                timeout_s=plan.duration_s + 60 * len(names))
+        result["setup_ms"] = call.setup_ms
+        result["gaps"] = call.gaps
+        result["turns"] = [{"line": names[t.index], "voice_to_voice_ms": t.voice_to_voice_ms}
+                           for t in call.turns]
+        if call.ended_by not in ("caller",):
+            result["error"] = f"call ended by {call.ended_by}"
+    except Exception as err:  # noqa: BLE001 - one failed call is a result
+        result["error"] = f"{type(err).__name__}: {err}"
+        result["gaps"] = None
+    result["ended_at"] = time.monotonic()
+    return result
+
+
 async def place_calls(plan: CallPlan, starts: list[float]) -> list[dict[str, Any]]:
     """Place one call per start time, concurrently, in this loop."""
 
     audios = _audios(plan)
-    place = _twilio_call if plan.transport == "twilio" else _webrtc_call
+    place = {"twilio": _twilio_call, "webrtc": _webrtc_call, "sip": _sip_call}[plan.transport]
     return list(await asyncio.gather(*(place(plan, audios, at) for at in starts)))
 
 
@@ -185,6 +216,8 @@ def _audios(plan: CallPlan) -> list:
 
     if plan.transport == "twilio":
         return [read_wav(Path(w), tm.RATE) for w in plan.wavs]
+    if plan.transport == "sip":
+        return []  # the harness reads the WAVs itself
     lead = bytes(48000 // 1000 * 500 * 2)  # 500 ms of silence while the call connects
     return [lead + read_wav(Path(w), 48000).pcm for w in plan.wavs]
 

@@ -75,11 +75,6 @@ def script_wavs(scenario: Scenario, base: Path, demo_dir: Path) -> tuple[list[st
 
 async def run_scenario(scenario: Scenario, out_dir: Path, *, base: Path = Path("."),
                        demo_dir: Path = Path("var/demo")) -> dict[str, Any]:
-    if scenario.transport == "sip":
-        raise ScenarioError(
-            "sip scenarios need the SIP caller of voxline.bench.caller, which is not there yet; "
-            "run a twilio or webrtc scenario"
-        )
     out_dir.mkdir(parents=True, exist_ok=True)
     wavs, texts = await asyncio.to_thread(script_wavs, scenario, base, demo_dir)
     turns_per_call = int(scenario.duration_s / (1 + scenario.script.pause_s)) + len(texts) + 2
@@ -119,6 +114,10 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
     (work / ".gitignore").write_text("*\n")
     records_dir = step_dir / "records"
     env = worker_env(scenario, records_dir, providers, max_calls=calls + 10)
+    sip_port = None
+    if scenario.transport == "sip":
+        sip_port = _free_udp_port()
+        env.update({"VOXLINE_SIP__ENABLED": "true", "VOXLINE_SIP__PORT": str(sip_port)})
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
         server: Served = await asyncio.to_thread(
@@ -127,7 +126,8 @@ async def _run_step(scenario: Scenario, calls: int, wavs: list[str],
         sampler = stack.enter_context(ProcessSampler(pid, _sim_pid(pid)))
         plan = CallPlan(server.url, scenario.transport, tuple(scenario.script.lines), tuple(wavs),
                         scenario.script.pause_s, scenario.script.answer_timeout_s,
-                        scenario.duration_s, TWILIO_TOKEN)
+                        scenario.duration_s, TWILIO_TOKEN,
+                        f"sip:agent@127.0.0.1:{sip_port}" if sip_port else None)
         idle_start = time.monotonic()
         await asyncio.sleep(scenario.settle_s)
         idle_end = time.monotonic()
@@ -194,6 +194,14 @@ def _worker_pid(port: int) -> int:
                                           if c.status == psutil.CONN_LISTEN):
                 return child.pid
     raise ScenarioError(f"cannot find the worker process listening on port {port}")
+
+
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _sim_pid(worker_pid: int) -> int | None:

@@ -1,14 +1,17 @@
 """G.711 at 8 kHz on the wire, PCM16 at 16 kHz in the turn engine.
 
-One resampler per direction per call (the filter state carries across 20 ms frames) and frame
-splitters that keep the sizes exact whatever packet sizes the caller sends.
+One 2:1 half-band converter per direction per call (the filter state carries across 20 ms
+frames; audio/halfband.py: one frame in, one frame out, 1.9 ms of filter delay, where soxr's
+stream resampler handed 8 <-> 16 kHz out in ~100 ms bursts and cost ~250 ms of voice-to-voice
+over a call; docs/BENCHMARKS.md) and frame splitters that keep the sizes exact whatever packet
+sizes the caller sends.
 """
 
 from __future__ import annotations
 
 from voxline.audio.frames import ENGINE_RATE, FrameSplitter
 from voxline.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from voxline.audio.resample import StreamResampler
+from voxline.audio.halfband import Downsampler2x, Upsampler2x
 
 WIRE_RATE = 8000
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
@@ -29,7 +32,7 @@ class ToEngine:
     """Decoded 8 kHz PCM from the jitter buffer in, 20 ms 16 kHz frames for `Call.receive` out."""
 
     def __init__(self) -> None:
-        self._resampler = StreamResampler(WIRE_RATE, ENGINE_RATE)
+        self._resampler = Upsampler2x()
         self._splitter = FrameSplitter(ENGINE_RATE)
 
     def push(self, pcm8k: bytes) -> list[bytes]:
@@ -41,7 +44,7 @@ class ToWire:
 
     def __init__(self, codec: G711) -> None:
         self.codec = codec
-        self._resampler = StreamResampler(ENGINE_RATE, WIRE_RATE)
+        self._resampler = Downsampler2x()
         self._splitter = FrameSplitter(WIRE_RATE)
 
     def push(self, pcm16k: bytes) -> list[bytes]:
