@@ -406,6 +406,10 @@ def error_response_to(err: SipParseError) -> Response | None:
     headers = request.headers
     if not all(headers.get(n) for n in ("Via", "Call-ID", "CSeq", "From", "To")):
         return None
+    try:  # the answer copies these: if they do not parse, neither would the answer
+        request.vias, request.cseq, request.from_, request.to  # noqa: B018
+    except SipParseError:
+        return None
     reason = f"{REASONS.get(err.status, 'Bad Request')}"
     return response_to(request, err.status, reason,
                        headers=[("Warning", f'399 voxline "{_quote_safe(err.reason)}"')])
