@@ -22,6 +22,8 @@ def test_reads_like_a_list_while_nothing_is_dropped():
     assert log[2].index == 2 and log[-1].index == 3
     assert [r.index for r in reversed(log)] == [3, 2, 1, 0]
     assert log == [record(i) for i in range(4)] and TurnLog() == []
+    assert [r.index for r in log[1:]] == [1, 2, 3] and log[:-2] == [record(0), record(1)]
+    assert log[5:] == []
 
 
 def test_keeps_the_newest_and_still_indexes_by_turn_number():
@@ -36,6 +38,9 @@ def test_keeps_the_newest_and_still_indexes_by_turn_number():
     with pytest.raises(IndexError, match="does not exist"):
         log[360]
     assert log != [record(i) for i in range(357, 360)]  # not the whole call any more
+    assert [r.index for r in log[-2:]] == [358, 359]
+    with pytest.raises(IndexError, match="no longer in memory"):
+        log[350:]
 
 
 def test_keep_must_be_positive():

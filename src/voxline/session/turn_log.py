@@ -4,13 +4,14 @@ Every record also goes to the call's observers when it is written (telemetry sto
 what drops out of memory here is not lost; it just no longer costs the worker memory for the
 rest of a long call. Reads like the list it replaces while nothing has been dropped:
 ``len(log)`` is the number of turns so far (the next turn's index), ``log[i]`` is turn ``i``
-(negative counts from the newest), iteration yields the records still held, oldest first.
+(negative counts from the newest), ``log[a:b]`` a list of turns a..b-1, iteration yields the records still held, oldest first.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from typing import overload
 
 from voxline.session.record import TurnRecord
 
@@ -37,7 +38,14 @@ class TurnLog:
     def __len__(self) -> int:
         return self._total
 
-    def __getitem__(self, index: int) -> TurnRecord:
+    @overload
+    def __getitem__(self, index: int) -> TurnRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TurnRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TurnRecord | list[TurnRecord]:
+        if isinstance(index, slice):  # by turn number, like the list it replaces
+            return [self[i] for i in range(*index.indices(self._total))]
         if index < 0:
             index += self._total
         if not 0 <= index < self._total:
