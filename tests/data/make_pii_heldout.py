@@ -4,6 +4,7 @@ voxline.bench.redaction as `quality_heldout` (not asserted: it is small, and a m
 a finding, not a regression). Run this file to rewrite pii_heldout.jsonl."""
 import json
 from pathlib import Path
+
 rows = [
  ("hey it's dana whitfield i need to move my cleaning", [("NAME","dana whitfield")]),
  ("the best number for me is nine one seven, two two three, four four five six", [("PHONE","nine one seven, two two three, four four five six")]),

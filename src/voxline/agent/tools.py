@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import types
 import logging
+import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,7 +72,7 @@ class Tool:
     function: Callable[..., Any]
 
     @classmethod
-    def from_function(cls, function: Callable[..., Any]) -> "Tool":
+    def from_function(cls, function: Callable[..., Any]) -> Tool:
         hints = get_type_hints(function, include_extras=True)
         properties, required = {}, []
         for param in inspect.signature(function).parameters.values():

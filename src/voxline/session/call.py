@@ -86,10 +86,10 @@ class CallEvent:
 Observer = Callable[[CallEvent], None]
 # Told of every new Call, whatever the transport (telemetry attaches its observer here), so no
 # transport has to remember to.
-_call_watchers: list[Callable[["Call"], None]] = []
+_call_watchers: list[Callable[[Call], None]] = []
 
 
-def watch_calls(watcher: Callable[["Call"], None]) -> Callable[[], None]:
+def watch_calls(watcher: Callable[[Call], None]) -> Callable[[], None]:
     """Call `watcher(call)` for every Call created from now on; returns the way to stop."""
     _call_watchers.append(watcher)
     return lambda: _call_watchers.remove(watcher) if watcher in _call_watchers else None
@@ -157,7 +157,7 @@ class Call:
         # What the caller said in turns cut off before any answer was heard: said again next.
         self._unanswered: list[asyncio.Future[Transcript]] = []
         self._hung_up = False
-        for watcher in list(_call_watchers):
+        for watcher in _call_watchers:
             watcher(self)
 
     # -- the transport's side ---------------------------------------------------------------

@@ -20,8 +20,8 @@ from voxline.errors import ConfigError
 from voxline.vad.detector import VoiceDetector
 from voxline.vad.endpointing import (
     Endpoint,
-    EndpointEvent,
     Endpointer,
+    EndpointEvent,
     EndpointingConfig,
     SilenceStarted,
     SpeechResumed,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import math
 import contextlib
+import math
 import time
 import traceback
 from dataclasses import dataclass

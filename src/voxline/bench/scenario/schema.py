@@ -120,8 +120,7 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        if self.caller_processes > max(self.calls):
-            self.caller_processes = max(self.calls)  # no idle caller processes
+        self.caller_processes = min(self.caller_processes, max(self.calls))  # no idle caller processes
         return self
 
     @property

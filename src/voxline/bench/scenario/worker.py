@@ -55,7 +55,7 @@ def server_turns(records_dir: Path, skip_first_calls: int = 0) -> list[dict]:
         return []
     columns = ", ".join(("call_id", "outcome", *SERVER_COMPONENTS, "stamps_ms"))
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute(f"SELECT {columns} FROM turns").fetchall()  # noqa: S608 - our names
+        rows = db.execute(f"SELECT {columns} FROM turns").fetchall()
         first = db.execute("SELECT call_id FROM calls ORDER BY started_at LIMIT ?",
                            (skip_first_calls,)).fetchall()
     skipped = {call_id for (call_id,) in first}

@@ -39,9 +39,9 @@ from voxline.protocols.twilio_media import (
     parse_from_twilio,
 )
 from voxline.providers.registry import Providers
-from voxline.telemetry.logs import bind_call
 from voxline.session.call import Call, CallEvent
 from voxline.session.record import TurnRecord
+from voxline.telemetry.logs import bind_call
 from voxline.transports.twilio.audio import CallerAudio
 from voxline.transports.twilio.sender import AgentSender
 
