@@ -23,6 +23,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voxline.audio.frames import FRAME_MS, frames_of
+from voxline.bench.caller.webrtc import split_candidates
 from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
 from voxline.transports.webrtc.host_candidates import pin_host_addresses
 
@@ -203,13 +204,3 @@ class ScriptedCaller:
                     ms = self.log.voice_to_voice_ms
                     self._channel.send(json.dumps({"type": "voice_to_voice", "ms": ms}))
 
-
-def split_candidates(sdp: str) -> tuple[str, list[str]]:
-    """An SDP without its a=candidate / a=end-of-candidates lines, and the candidates."""
-    kept, candidates = [], []
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            candidates.append(line.removeprefix("a="))
-        elif line != "a=end-of-candidates":
-            kept.append(line)
-    return "\r\n".join(kept) + "\r\n", candidates
