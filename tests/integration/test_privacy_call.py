@@ -10,9 +10,7 @@ decides to call book_appointment with the phone placeholder it was given.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -28,9 +26,9 @@ from voxline.providers.registry import Providers
 from voxline.session.call import Call
 from voxline.talk import talk
 from voxline.telemetry.hub import Telemetry
-from voxline.telemetry.logs import configure_logging, formatter
 from voxline.telemetry.records.schema import calls, events, turns
 from voxline.testing.cloud_sim import cloud_sim
+from voxline.testing.log_context import json_log_lines
 
 pytestmark = pytest.mark.models
 
@@ -56,15 +54,8 @@ def leaks(text: str) -> list[str]:
 
 @pytest.fixture
 def log_lines():
-    configure_logging("json", "DEBUG", io.StringIO())
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(formatter("json"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield buffer
-    root.removeHandler(handler)
-    configure_logging("json", "INFO", io.StringIO())
+    with json_log_lines("DEBUG") as buffer:
+        yield buffer
 
 
 async def test_pii_reaches_only_the_tool(settings, caller_wavs, tmp_path, log_lines):

@@ -7,7 +7,6 @@ carries its call_id, and the trace has a span per call, turn and request.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 
@@ -25,8 +24,8 @@ from voxline.session.clock import Mark
 from voxline.session.latency import LATENCY_NAMES
 from voxline.talk import talk
 from voxline.telemetry.hub import Telemetry
-from voxline.telemetry.logs import configure_logging, formatter
 from voxline.telemetry.records.schema import calls, events, turns
+from voxline.testing.log_context import json_log_lines
 
 pytestmark = pytest.mark.models
 
@@ -56,14 +55,8 @@ def traced(settings, tmp_path):
 @pytest.fixture
 def log_lines():
     """Every log line while the test runs, rendered as voxline renders them (JSON)."""
-    configure_logging("json", "INFO", io.StringIO())
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(formatter("json"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield buffer
-    root.removeHandler(handler)
+    with json_log_lines("INFO") as buffer:
+        yield buffer
 
 
 async def test_a_file_call_explains_itself(providers, settings, caller_wavs, traced, log_lines):

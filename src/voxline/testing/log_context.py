@@ -1,13 +1,16 @@
-"""Capture, for each log line, the structlog context bound where it was logged: the fields
-the JSON renderer merges into the line (call_id, transport)."""
+"""Log capture for tests: each line's bound structlog context (call_id, transport), or the
+lines themselves as voxline renders them (JSON)."""
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
+
+from voxline.telemetry.logs import configure_logging, formatter
 
 
 class BoundContext(logging.Handler):
@@ -40,3 +43,20 @@ def bound_context(logger: str = "voxline", level: int = logging.INFO) -> Iterato
     finally:
         target.removeHandler(handler)
         target.setLevel(previous)
+
+
+@contextmanager
+def json_log_lines(level: str = "INFO") -> Iterator[io.StringIO]:
+    """Every log line written inside the block, rendered as voxline renders them (JSON), in a
+    buffer; logging is put back to JSON at INFO afterwards."""
+    configure_logging("json", level, io.StringIO())
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(formatter("json"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        configure_logging("json", "INFO", io.StringIO())
