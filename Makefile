@@ -80,6 +80,7 @@ $(VENV)/.models: $(VENV)/.deps src/voxline/models.py
 demo: $(DEMO_DIR)/.done
 $(DEMO_DIR)/.done: $(VENV)/.models src/voxline/demo.py
 	@echo "== synthesizing the demo caller WAVs with the local voice"
+	rm -f $(DEMO_DIR)/caller*.wav  # the lines may have changed: stale WAVs would be kept
 	$(VENV)/bin/voxline demo-wavs $(DEMO_DIR)
 	@touch $@
 

@@ -1,5 +1,9 @@
 """The clinic demo: what the scripted caller says, synthesized with the local voice at set-up.
 
+The voice is synthesized without its sampling noise, so every machine gets the same samples
+and a transcript that passes once passes always; each line's wording was checked to come
+through whisper tiny.en intact at 16 kHz and over G.711.
+
 Each line carries the key words an answer must have been heard for (used by tests and the
 benchmark to check the transcript, not the model's wording).
 """
@@ -26,11 +30,11 @@ CALLER_LINES = (
     CallerLine("cleaning", "I'd like to book a cleaning for next Tuesday.", ("cleaning", "tuesday")),
     CallerLine("afternoon", "Do you have anything in the afternoon?", ("afternoon",)),
     CallerLine("name", "My name is Maria Lopez.", ("maria",)),
-    CallerLine("whitening", "Do you also do teeth whitening?", ("whitening",)),
+    CallerLine("whitening", "Do you also offer teeth whitening?", ("whitening",)),
     CallerLine("emergency", "I have a bad toothache. Can I come in today?", ("toothache", "today")),
     CallerLine("wednesday", "Is Wednesday morning free?", ("wednesday", "morning")),
     CallerLine("weekend", "Are you open on Saturday?", ("saturday",)),
-    CallerLine("filling", "I think I need a filling.", ("filling",)),
+    CallerLine("filling", "I think I need a new filling.", ("filling",)),
     CallerLine("thanks", "Great, thank you very much. Goodbye.", ("thank",)),
 )
 
@@ -51,7 +55,7 @@ def synthesize_lines(directory: Path, lines: tuple[CallerLine, ...] = CALLER_LIN
         paths.append(path)
         if path.exists():
             continue
-        tts = tts or PiperTTS()
+        tts = tts or PiperTTS(deterministic=True)
         pcm = resample(tts.synthesize_blocking(line.text), tts.rate, ENGINE_RATE)
         write_wav(path, silence(ENGINE_RATE, LEAD_MS) + pcm + silence(ENGINE_RATE, TAIL_MS), ENGINE_RATE)
     return paths

@@ -26,7 +26,9 @@ _VOLUME = 0.8
 
 
 class PiperTTS:
-    def __init__(self, model_id: str = "piper-joe-medium", threads: int = 2) -> None:
+    def __init__(
+        self, model_id: str = "piper-joe-medium", threads: int = 2, deterministic: bool = False
+    ) -> None:
         import json
 
         import onnxruntime
@@ -43,7 +45,10 @@ class PiperTTS:
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._voice = PiperVoice(config=PiperConfig.from_dict(config), session=session)
-        self._synthesis = SynthesisConfig(volume=_VOLUME)
+        # VITS samples noise for every utterance, so each synthesis differs a little; without it
+        # (`deterministic`) the same text gives the same samples, which test callers need.
+        quiet = 0.0 if deterministic else None
+        self._synthesis = SynthesisConfig(volume=_VOLUME, noise_scale=quiet, noise_w_scale=quiet)
         self.rate: int = self._voice.config.sample_rate
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piper")
 
