@@ -57,3 +57,23 @@ async def test_producer_waits_when_the_queue_is_full():
         out.next_frame()
         await asyncio.sleep(0)
     await asyncio.wait_for(producer, 1)
+
+
+async def test_it_tells_once_when_audio_becomes_playable():
+    out = AudioOut(16000)
+    told = []
+    out.on_playable = lambda: told.append(out.speaking)
+    out.hold()  # a speculative answer: queued, not playable
+    await out.play(SpeechChunk(tone(16000, 100), 16000, 0, "held", last=True))
+    assert told == []
+    out.release()  # the endpoint confirms it
+    assert told == [True]
+    await out.play(SpeechChunk(tone(16000, 100), 16000, 1, "more", last=True))
+    assert told == [True]  # already playing: nothing new to tell
+    while out.next_frame() is not None:
+        pass
+    await out.play(SpeechChunk(tone(16000, 100), 16000, 2, "again", last=True))
+    assert told == [True, True]  # playable again after running dry
+    out.clear()
+    out.release()  # nothing queued: nothing to tell
+    assert told == [True, True]

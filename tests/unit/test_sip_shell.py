@@ -185,3 +185,30 @@ async def test_media_is_symmetric_ignores_strangers_and_delivers_keys():
     ports.release(port)
     for sock in (caller, stranger):
         sock.transport.close()
+
+
+async def test_an_answer_released_between_ticks_leaves_at_once():
+    caller = await peer()
+    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
+    call = FakeCall()
+    media = MediaSession(call, plan, signalling_host="127.0.0.1")
+    ports = RtpPorts("127.0.0.1", 41000, 41100)
+    port = await ports.bind(media)
+    running = asyncio.create_task(media.run())
+    try:
+        await asyncio.sleep(0.05)  # idle ticks: comfort silence only
+        assert media.stats.audio_packets_out == 0
+        call.agent_audio.extend([bytes(640)] * 5)
+        media.wake()  # what the call's AudioOut does when the endpoint releases an answer
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert media.early_ticks == 1 and media.stats.audio_packets_out == 1
+        media.wake()  # mid-answer the 20 ms schedule rules
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert media.early_ticks == 1
+    finally:
+        running.cancel()
+        media.close()
+        ports.release(port)
+        caller.transport.close()

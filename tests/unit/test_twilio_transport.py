@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import base64
 import hashlib
 import hmac
@@ -15,6 +17,7 @@ import pytest
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.transports.twilio.audio import AgentAudio, CallerAudio
 from voxline.transports.twilio.marks import PlayoutMarks
+from voxline.session.playout import AudioOut
 from voxline.transports.twilio.sender import LEAD_S, MARK_EVERY_FRAMES, AgentSender
 from voxline.transports.twilio.signature import TwilioSignature, public_url, with_scheme
 from voxline.transports.twilio.twiml import connect_stream, reject_busy
@@ -185,6 +188,7 @@ class FakeCall:
     def __init__(self, frames: int) -> None:
         self.queue = deque(_tone(16000, frames * 0.02)[i : i + 640] for i in range(0, frames * 640, 640))
         self.pulls = 0
+        self.out = AudioOut()  # only its on_playable hook is used: the queue above stands in
 
     def next_frame(self) -> bytes | None:
         self.pulls += 1
@@ -226,6 +230,28 @@ async def test_the_sender_keeps_only_the_lead_ahead_and_marks_every_stretch():
     ]
     assert sender.marks.sent_ms == len(media) * 20
     assert call.pulls >= 80  # the engine's clock was pulled every tick, audio or not
+
+
+async def test_an_answer_that_becomes_playable_between_ticks_is_sent_at_once():
+    call, wire = FakeCall(frames=0), Wire()
+    sender = AgentSender(call, wire.send, "MZ1")
+    running = asyncio.create_task(sender.run())
+    try:
+        await asyncio.sleep(0.05)  # a few idle ticks: nothing to send
+        assert wire.events().count("media") == 0
+        call.queue.extend(FakeCall(frames=10).queue)
+        call.out.on_playable()  # what AudioOut does when the endpoint releases an answer
+        for _ in range(5):
+            await asyncio.sleep(0)
+        # Sent by the woken tick, not by the next scheduled one (the wake is queued first).
+        assert sender.early_ticks == 1
+        assert wire.events().count("media") == round(LEAD_S / 0.02)
+        call.out.on_playable()  # mid-answer the schedule rules: no second early tick
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert sender.early_ticks == 1
+    finally:
+        running.cancel()
 
 
 async def test_a_barge_in_sends_clear_on_the_next_tick_and_flushes_pending_marks():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from voxline.agent.heard import SpokenSegment
 from voxline.audio.frames import ENGINE_RATE, FRAME_MS, FrameSplitter
@@ -36,6 +37,10 @@ class AudioOut:
         self._drained = asyncio.Event()
         self._drained.set()
         self._held = False
+        # Told when audio becomes playable after none was (a reply released at the endpoint,
+        # or its first frames queued): a transport pacing on a 20 ms tick sends it at once
+        # instead of at its next tick, which would add 0-20 ms to every answer.
+        self.on_playable: Callable[[], None] | None = None
 
     # -- producer side (the turn) -------------------------------------------------------
 
@@ -65,16 +70,25 @@ class AudioOut:
             while len(self._queue) >= self._max_frames:
                 self._space.clear()
                 await self._space.wait()
+            was_empty = not self._queue
             self._queue.append((frame, chunk.clause))
             self._clause_frames[chunk.clause] += 1
             self._drained.clear()
+            if was_empty and not self._held:
+                self._tell_playable()
 
     def hold(self) -> None:
         """Queue but do not play: a speculative answer waits for the endpoint."""
         self._held = True
 
     def release(self) -> None:
-        self._held = False
+        held, self._held = self._held, False
+        if held and self._queue:
+            self._tell_playable()
+
+    def _tell_playable(self) -> None:
+        if self.on_playable is not None:
+            self.on_playable()
 
     async def drained(self) -> None:
         """Wait until every queued frame has been pulled by the transport."""

@@ -84,6 +84,7 @@ class InboundCall:
         self.call = Call(agent.providers_now(), agent.settings, transport="sip",
                          toolbox=agent.toolbox_now(), caller=addr[0])
         self.media = MediaSession(self.call, plan, signalling_host=addr[0])
+        self.call.out.on_playable = self.media.wake
         self.call.observe(self._on_call_event)
         self._offer = offer
         self._session_id = secrets.randbelow(2**31)

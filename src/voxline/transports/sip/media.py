@@ -12,7 +12,9 @@ agent audio goes back to exactly that address and port. Packets from any other s
 ignored and counted: media from an unexpected source is never played to the agent.
 
 One ticker per call on an absolute schedule (tick n at start + n x 20 ms) does both directions,
-so a late wake-up never adds up and no task is made per frame.
+so a late wake-up never adds up and no task is made per frame. While the agent is quiet, `wake`
+(hooked to the call's `AudioOut.on_playable`) runs the next tick at once and restarts the
+schedule from it: a released answer leaves now, not at the next tick.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from voxline.protocols.rtp.rtcp import (
 )
 from voxline.protocols.sip.sdp import AudioPlan
 from voxline.transports.sip.audio import G711, SAMPLES_PER_PACKET, ToEngine, ToWire
+from voxline.transports.wakeable_sleep import WakeableSleep
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,12 @@ class MediaSession:
         self._latched: tuple | None = None
         self._latched_rtcp: tuple | None = None
         self.closed = False
+        self._sleep = WakeableSleep()
+        self.early_ticks = 0
+
+    def wake(self) -> None:
+        """Agent audio became playable: while quiet, tick now rather than at the next tick."""
+        self._sleep.wake()
 
     # -- sockets ---------------------------------------------------------------------------------
 
@@ -237,7 +246,11 @@ class MediaSession:
         while not self.closed:
             delay = start + tick * FRAME_S - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                if self._speaking or self._queue:
+                    await asyncio.sleep(delay)
+                elif await self._sleep.sleep(delay):
+                    start = loop.time() - tick * FRAME_S  # this tick now, the next 20 ms on
+                    self.early_ticks += 1
             elif delay < -MAX_LATE_S:
                 start = loop.time() - tick * FRAME_S
                 self.stats.late_restarts += 1

@@ -53,6 +53,7 @@ class OutboundCall(InboundCall):
                          toolbox=agent.toolbox_now(), caller=uri.host)
         provisional = AudioPlan(0, "PCMU", 101, uri.host, 0, "sendrecv", 0)
         self.media = MediaSession(self.call, provisional, signalling_host=uri.host)
+        self.call.out.on_playable = self.media.wake
         self.call.observe(self._on_call_event)
         self._session_id = secrets.randbelow(2**31)
         self._version = 1

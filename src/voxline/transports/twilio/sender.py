@@ -6,6 +6,10 @@ Twilio plays what it is sent as it arrives and buffers the rest, so flooding it 
 of audio out of reach of a barge-in. The sender keeps only LEAD_S of audio in Twilio's buffer
 (enough to ride out network jitter): while the buffer holds less, it pulls one more frame.
 
+While the agent is quiet the ticker's sleep also ends when the engine has audio to play (the
+answer released at the endpoint): that tick runs at once and the schedule restarts from it, so
+the first frame of an answer leaves within the loop's own latency, not up to 20 ms later.
+
 After every MARK_EVERY_FRAMES of audio, and where the agent goes quiet, a mark follows the
 audio; Twilio's echoes say what the caller has heard (see marks.py). On barge-in the call
 clears its own queue; the next tick sends `clear`, which drops what Twilio still buffers.
@@ -21,6 +25,7 @@ from voxline.protocols.twilio_media import clear_to_twilio, mark_to_twilio, medi
 from voxline.session.call import Call
 from voxline.transports.twilio.audio import AgentAudio
 from voxline.transports.twilio.marks import PlayoutMarks
+from voxline.transports.wakeable_sleep import WakeableSleep
 
 FRAME_S = FRAME_MS / 1000
 # Audio kept queued at Twilio ahead of its playout: absorbs network jitter; a clear drops it.
@@ -47,6 +52,9 @@ class AgentSender:
         self.frames_sent = 0
         self.clears_sent = 0
         self.late_restarts = 0
+        self.early_ticks = 0  # ticks run ahead of schedule because an answer became playable
+        self._sleep = WakeableSleep()
+        call.out.on_playable = self._sleep.wake
 
     def barge_in(self) -> None:
         """The call cleared its audio (caller speech over the agent): clear Twilio's too."""
@@ -63,7 +71,12 @@ class AgentSender:
         while True:
             delay = start + tick * FRAME_S - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                # Mid-answer the schedule rules; while quiet, a released answer ends the sleep.
+                if self._speaking:
+                    await asyncio.sleep(delay)
+                elif await self._sleep.sleep(delay):
+                    start = loop.time() - tick * FRAME_S  # this tick now, the next 20 ms on
+                    self.early_ticks += 1
             elif delay < -MAX_LATE_S:
                 start = loop.time() - tick * FRAME_S
                 self.late_restarts += 1
@@ -111,3 +124,4 @@ class AgentSender:
         self._audio = AgentAudio()  # the filter's history belongs to the audio just dropped
         self._buffered_until = now
         self._speaking = False
+
