@@ -38,6 +38,12 @@ def _whisper(model: str, settings: Settings) -> SpeechToText:
     return WhisperSTT(model, threads=settings.stt_threads)
 
 
+def _whisper_window(model: str, settings: Settings) -> SpeechToText:
+    from voxline.providers.local.whisper_window import WindowedWhisperSTT
+
+    return WindowedWhisperSTT(model.removesuffix("-window"), threads=settings.stt_threads)
+
+
 def _deepgram(model: str, settings: Settings) -> SpeechToText:
     from voxline.providers.deepgram import DeepgramSTT
 
@@ -102,6 +108,7 @@ Factory = Callable[[str, Settings], Any]
 # Exact names, or "vendor/*" for any model of that vendor.
 STT: dict[str, Factory] = {
     "local/whisper-tiny.en": _whisper,
+    "local/whisper-tiny.en-window": _whisper_window,  # encodes the utterance, not 30 s
     "deepgram/nova-2": _deepgram,
     "deepgram/nova-3": _deepgram,
 }
