@@ -41,7 +41,11 @@ def test_a_two_call_twilio_scenario_writes_sane_results(tmp_path: Path) -> None:
     v2v, own = step["latency_ms"]["voice_to_voice_ms"], step["latency_ms"]["overhead_ms"]
     # The 600 ms window plus the VAD's tail are the floor; an answer takes far less than 3 s.
     assert 600 < v2v["p50"] < 3000
-    assert own["count"] == 4 and -40 < own["p50"] < 2000
+    # Timed exactly: every turn matched to the worker's record by CallSid and audio position.
+    assert step["overhead_method"] == "exact" and step["overhead_timed_turns"] == 4
+    assert own["count"] == 4 and 0 < own["p50"] < 2000
+    # The estimate's floor is the VAD tail it subtracts; both see the same turns.
+    assert step["latency_ms"]["overhead_estimate_ms"]["count"] == 4
     assert step["gaps"] is not None  # measured (how many is the benchmark's business)
     # The worker's own records: the two measured calls' turns, the warm-up call left out.
     assert step["server_turns"] >= 4

@@ -182,6 +182,26 @@ async def test_audio_of_a_speculative_turn_is_held_until_the_endpoint():
     assert call.records[0].latency["turn_latency_ms"] is not None
 
 
+async def test_a_turn_records_where_in_the_inbound_audio_it_ended_and_was_decided():
+    call = make_call(["hello", "and again"])
+
+    async def script(line):
+        await line.send(QUIET, 10)  # 200 ms before the caller speaks
+        await line.utterance_and_answer()  # 400 ms of speech, then the 200 ms window
+        frames_before = len(line.agent)
+        await line.send(SPEECH, 20)
+        await line.send(QUIET, 11)
+        await line.until_quiet()
+        second_speech_end.append((frames_before + 20) * 20)
+
+    second_speech_end: list[int] = []
+    await run(call, script)
+    first, second = (record.audio_ms for record in call.records)
+    # Positions count the frames the engine was fed: speech ended at 200 + 400 ms.
+    assert first == {"speech_end": 600, "endpoint": 800}
+    assert second == {"speech_end": second_speech_end[0], "endpoint": second_speech_end[0] + 200}
+
+
 async def test_barge_in_before_any_audio_carries_the_words_into_the_next_turn():
     call = make_call(["my name is", "Maria Lopez"], delay=0.05)
 

@@ -35,11 +35,12 @@ def a_turn(index: int, **latency: float) -> dict:
         "stamps_ms": {"speech_start": 10.0 + index * 1000, "speech_end": 500.0 + index * 1000},
         "waterfall": [("endpoint", 0.0, 900.0)], "tool_calls": [{"name": "book", "arguments":
                                                                   "{}", "result": "ok"}],
+        "audio_ms": {"speech_end": 480 + index * 1000, "endpoint": 1080 + index * 1000},
     }
 
 
 def call_ops(call_id: str, turns_: int = 2) -> list[ops.Op]:
-    out = [ops.call_row(call_id, "file", NOW, caller="+15550001111")]
+    out = [ops.call_row(call_id, "file", NOW, caller="+15550001111", transport_ref="CA" + call_id)]
     out += [ops.turn_row(call_id, a_turn(i), redact_text) for i in range(turns_)]
     out.append(ops.event_row(call_id, "barge_in", NOW, 12.5, {"dropped_frames": 3}))
     out.append(ops.call_row(call_id, "file", NOW, ended_at=NOW, outcome="answered",
@@ -80,6 +81,8 @@ def test_ops_are_idempotent_and_redacted(engine):
     assert row.caller == "********1111" and row.outcome == "answered" and not row.flagged
     assert turn.transcript == "call me at [NUMBER]" and turn.tools == ["book"]
     assert turn.turn_latency_ms == 300.0 and turn.started_ms == 10.0
+    assert turn.audio_ms == {"speech_end": 480, "endpoint": 1080}
+    assert row.transport_ref == "CAc1"  # kept by the later call_row that does not name it
 
 
 def test_flags_added_later_are_merged(engine):

@@ -104,6 +104,7 @@ class _Turn:
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     said: str = ""  # the caller's words unredacted: the vault's carry once confirmed
+    audio_ms: dict[str, int] = field(default_factory=dict)  # inbound positions, see TurnRecord
 
     @property
     def active(self) -> bool:
@@ -122,11 +123,13 @@ class Call:
         vad: VoiceDetector | None = None,
         toolbox: Toolbox | None = None,
         caller: str | None = None,
+        transport_ref: str | None = None,
         vault: CallVault | None = None,
     ) -> None:
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.transport = transport
         self.caller = caller  # the caller's address or number, as the transport knows it
+        self.transport_ref = transport_ref  # the transport's own id (Twilio CallSid, SIP Call-ID)
         self.providers = providers
         self.settings = settings
         self.clock = CallClock()
@@ -277,6 +280,7 @@ class Call:
             stamps = self._turn.stamps
             stamps.stamp(Mark.SPEECH_END, self._at_ns(event.speech_end_ms, now))
             stamps.stamp(Mark.ENDPOINT, now)
+            self._turn.audio_ms = {"speech_end": event.speech_end_ms, "endpoint": event.decided_ms}
             self._stt.end_utterance()
             self._turn.confirmed.set()
             self.out.release()
@@ -383,6 +387,7 @@ class Call:
                 record.latency = turn_latencies(turn.stamps.as_dict())
                 record.stamps_ms = relative_ms(turn.stamps.as_dict(), self.clock.started_ns)
                 record.waterfall = waterfall(turn.stamps.as_dict())
+                record.audio_ms = dict(turn.audio_ms)
                 self.records.append(record)
                 self._emit("turn", record=record.to_dict())
 

@@ -24,6 +24,9 @@ class TurnRecord:
     stamps_ms: dict[str, float] = field(default_factory=dict)  # since the call started
     # (stage, start_ms, end_ms) relative to the caller's last voiced audio
     waterfall: list[tuple[str, float, float]] = field(default_factory=list)
+    # Positions in the caller's inbound audio, ms of frames the engine was fed since the call
+    # started: "speech_end" (end of the last voiced frame) and "endpoint" (where it was decided).
+    audio_ms: dict[str, int] = field(default_factory=dict)
     # Measured by a client from audio (file caller, harness, browser), never by the server.
     voice_to_voice_ms: float | None = None
 

@@ -53,6 +53,7 @@ class CallObserver:
         self.trace: Any = None  # tracing.CallTrace when tracing is on
         self._call_row: dict[str, Any] = {
             "caller": call.caller,
+            "transport_ref": call.transport_ref,
             "providers": {k: self.labels[k] for k in ("stt", "llm", "tts")},
         }
         # The row exists before any event of the call can arrive (ICE may start before run).

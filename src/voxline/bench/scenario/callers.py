@@ -31,6 +31,9 @@ from voxline.protocols import twilio_media as tm
 from voxline.testing.twilio_client import TwilioCaller
 
 QUIET_S = 0.4  # the agent silent this long after voiced audio: its answer has ended
+# Send times kept per turn from the frame holding the caller's last voiced sample on: enough to
+# reach past the endpoint window, which the exact overhead (results.py) is timed from.
+SENDS_KEPT = 150
 CONNECT_TIMEOUT_S = 20.0
 
 
@@ -56,6 +59,19 @@ class _TickingCaller(TwilioCaller):
         super().__init__(*args, **kwargs)
         self.ticks = bytearray()  # 1: the tick played agent audio, 0: the queue was empty
         self.media_at: list[float] = []  # arrival of every agent media message
+        self.sent_at: list[float] = []  # send time of every caller frame, by its index
+        self.last_voiced_frame: int | None = None  # index of the frame with the last voiced sample
+
+    async def _send_caller_frame(self, now: float, tick: int) -> None:
+        before = self._last_voiced_sent_at
+        self.sent_at.append(now)
+        await super()._send_caller_frame(now, tick)
+        if before is None and self._last_voiced_sent_at is not None:
+            self.last_voiced_frame = len(self.sent_at) - 1
+
+    def sends_from(self, frame: int) -> list[float]:
+        """Send times of frame `frame` and the ones after it, so far (at most SENDS_KEPT)."""
+        return self.sent_at[frame:frame + SENDS_KEPT]
 
     def _on_app_message(self, message: str | bytes) -> None:
         self.media_at.append(time.monotonic())  # any message; media ones are picked below
@@ -90,7 +106,8 @@ async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[st
     url = plan.base_url.replace("http", "ws", 1) + STREAM_PATH
     caller = _TickingCaller(url, auth_token=plan.twilio_token)
     started = time.monotonic()
-    result: dict[str, Any] = {"transport": "twilio", "started_at": started, "turns": []}
+    result: dict[str, Any] = {"transport": "twilio", "started_at": started, "turns": [],
+                              "call_sid": caller.call_sid}
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             await caller.connect()
@@ -101,6 +118,7 @@ async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[st
             reply = await caller.ask(audios[line], timeout=plan.answer_timeout_s)
             media_at = (caller.first_media_after(reply.last_voiced_sent_at)
                         if reply.first_agent_audio_at is not None else None)
+            voiced_frame, caller.last_voiced_frame = caller.last_voiced_frame, None
             result["turns"].append({
                 "line": plan.lines[line],
                 "voice_to_voice_ms": reply.voice_to_voice_ms,
@@ -109,11 +127,15 @@ async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[st
                     (media_at - reply.last_voiced_sent_at) * 1000, 1),
                 "last_voiced_sent_at": reply.last_voiced_sent_at,
                 "first_agent_audio_at": reply.first_agent_audio_at,
+                "first_media_at": media_at,
+                "last_voiced_frame": voiced_frame,
             })
             if caller.closed_by_app.is_set():
                 result["error"] = "the worker closed the stream"
                 break
             await caller.wait_until_quiet(QUIET_S, timeout=plan.answer_timeout_s + 30)
+            if voiced_frame is not None:  # the window has long passed: its frames are sent
+                result["turns"][-1]["sends_after_voice"] = caller.sends_from(voiced_frame)
             await asyncio.sleep(plan.pause_s)
             index += 1
         await caller.stop()
@@ -148,6 +170,7 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
                 caller.mic.say(pcm48[line])
             answered = await caller.wait_for(
                 lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10)
+            voiced_frame, caller.last_voiced_frame = caller.last_voiced_frame, None
             result["turns"].append({
                 "line": plan.lines[line],
                 "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,

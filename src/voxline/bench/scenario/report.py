@@ -19,6 +19,24 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> list[Path]:
     return written
 
 
+def _overhead_text(results: dict[str, Any]) -> list[str]:
+    first = results["steps"][0]
+    if first.get("overhead_method") == "exact":
+        return [
+            "overhead (exact) = first agent audio received − when the caller sent the frame "
+            "that completed the endpoint (the worker's record says at which inbound position "
+            "it decided) − provider time left after the endpoint (none when the answer was "
+            "ready: `answers ready`). See bench/scenario/exact_overhead.py.",
+        ]
+    return [
+        "overhead (estimated) = voice-to-first-agent-audio (any level: the TTS voice's own quiet "
+        "lead-in, `tts_lead_ms`, left out) + 20 ms (the caller stamps a frame at its start, a "
+        "phone at its end) − endpoint window − the worker VAD's tail on the line "
+        f"({first['vad_tail_ms']} ms); provider time is hidden inside the window "
+        "by speculative turns (`answers ready`: first TTS audio back before the endpoint).",
+    ]
+
+
 def summary_markdown(results: dict[str, Any]) -> str:
     scenario = results["scenario"]
     lines = [
@@ -30,11 +48,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
         f"{scenario['duration_s']:g} s per call, script {', '.join(scenario['script']['lines'])}. "
         f"Machine: {results['machine']['cpus']} CPUs.",
         "",
-        "overhead = voice-to-first-agent-audio (any level: the TTS voice's own quiet lead-in, "
-        "`tts_lead_ms`, left out) + 20 ms (the caller stamps a frame at its start, a phone "
-        "at its end) − endpoint window − the worker VAD's tail on the line "
-        f"({results['steps'][0]['vad_tail_ms']} ms); provider time is hidden inside the window "
-        "by speculative turns (`answers ready`: first TTS audio back before the endpoint).",
+        *_overhead_text(results),
         "",
         "| calls | failed | turns | v2v p50 / p95 / p99 | overhead p50 / p95 / p99 | gaps | "
         "answers ready | worker CPU % (mean) | CPU %/call | RSS idle → peak MiB | "

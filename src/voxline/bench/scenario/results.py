@@ -1,6 +1,9 @@
 """One step's figures from what the callers, the worker's records and the sampler saw.
 
-Caller-side overhead of a turn:
+Over Twilio the overhead is timed exactly (exact_overhead.py): from the caller's send of the
+frame that completed the endpoint. Where that is not available (SIP and WebRTC callers, whose
+frames the worker does not count one to one), it is estimated, and `overhead_ms` says which
+in `overhead_method`. The estimate, per turn (kept as `overhead_estimate_ms` for comparison):
 
     overhead_ms = voice_to_media_ms + CAPTURE_FRAME_MS − endpoint window − VAD tail of the line
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from voxline.bench.scenario.exact_overhead import exact_overheads
 from voxline.bench.scenario.schema import Scenario
 from voxline.bench.scenario.stats import active_at, linear_fit, rss_per_call_mib, summarize
 from voxline.bench.scenario.worker import SERVER_COMPONENTS, answer_ready_before_endpoint
@@ -55,12 +59,16 @@ def step_results(
     v2v = [t["voice_to_voice_ms"] for t in turns]
     window_ms = scenario.worker.endpoint_ms
     tails = vad_tails or {}
-    overhead = [turn_overhead_ms(t.get("voice_to_media_ms", t["voice_to_voice_ms"]), window_ms,
+    estimate = [turn_overhead_ms(t.get("voice_to_media_ms", t["voice_to_voice_ms"]), window_ms,
                                  tails.get(t["line"])) for t in turns]
+    exact = exact_overheads(results, server_turns)
+    method = "exact" if any(v is not None for v in exact) else "estimate"
+    overhead = exact if method == "exact" else estimate
     lead = [t["voice_to_voice_ms"] - t["voice_to_media_ms"] for t in turns
             if t.get("voice_to_media_ms") is not None and t["voice_to_voice_ms"] is not None]
     past_window = [None if v is None else round(v - window_ms, 1) for v in v2v]
     latency = {"voice_to_voice_ms": summarize(v2v), "overhead_ms": summarize(overhead),
+               "overhead_estimate_ms": summarize(estimate),
                "past_window_ms": summarize(past_window), "tts_lead_ms": summarize(lead)}
     for name in SERVER_COMPONENTS:
         latency[name] = summarize([t.get(name) for t in server_turns])
@@ -79,6 +87,8 @@ def step_results(
         "server_outcomes": _count(t["outcome"] for t in server_turns),
         "answers_ready_before_endpoint": f"{sum(r is True for r in ready)}/{len(ready)}",
         "endpoint_window_ms": window_ms,
+        "overhead_method": method,
+        "overhead_timed_turns": sum(v is not None for v in overhead),
         "vad_tail_ms": tails,
         "latency_ms": latency,
         "setup_ms": summarize([r.get("setup_ms") for r in results]),

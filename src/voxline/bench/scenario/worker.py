@@ -47,27 +47,34 @@ def worker_env(scenario: Scenario, records_dir: Path, providers: Settings | None
 
 
 def server_turns(records_dir: Path, skip_first_calls: int = 0) -> list[dict]:
-    """Every turn the worker recorded: outcome, latency columns and stamps (ms since its call
-    started), read from its SQLite records after it stopped; the turns of the first
-    `skip_first_calls` calls (warm-up) left out."""
+    """Every turn the worker recorded: outcome, latency columns, stamps (ms since its call
+    started), inbound audio positions and the call's transport id, read from its SQLite records
+    after it stopped; the turns of the first `skip_first_calls` calls (warm-up) left out."""
     path = records_dir / "calls.sqlite"
     if not path.exists():
         return []
-    columns = ", ".join(("call_id", "outcome", *SERVER_COMPONENTS, "stamps_ms"))
+    columns = ", ".join((*(f"t.{c}" for c in ("call_id", "outcome", *SERVER_COMPONENTS)),
+                         "t.stamps_ms", "t.audio_ms", "c.transport_ref"))
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute(f"SELECT {columns} FROM turns").fetchall()
+        rows = db.execute(f"SELECT {columns} FROM turns t JOIN calls c USING (call_id) "
+                          "ORDER BY t.call_id, t.turn_index").fetchall()
         first = db.execute("SELECT call_id FROM calls ORDER BY started_at LIMIT ?",
                            (skip_first_calls,)).fetchall()
     skipped = {call_id for (call_id,) in first}
     turns = []
-    for call_id, outcome, *figures, stamps in rows:
+    for call_id, outcome, *figures, stamps, audio, transport_ref in rows:
         if call_id in skipped:
             continue
-        turn = {"call_id": call_id, "outcome": outcome}
+        turn = {"call_id": call_id, "outcome": outcome, "transport_ref": transport_ref}
         turn.update(zip(SERVER_COMPONENTS, figures))
-        turn["stamps_ms"] = json.loads(stamps) if isinstance(stamps, str) else stamps
+        turn["stamps_ms"] = _json(stamps) or {}
+        turn["audio_ms"] = _json(audio) or {}
         turns.append(turn)
     return turns
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def answer_ready_before_endpoint(turn: dict) -> bool | None:

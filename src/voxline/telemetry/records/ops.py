@@ -67,6 +67,7 @@ def turn_row(call_id: str, record: Mapping[str, Any], redact: Redactor) -> Op:
         "stamps_ms": dict(stamps),
         "waterfall": [list(row) for row in record.get("waterfall") or []],
         "tools": [tool["name"] for tool in record.get("tool_calls") or []],
+        "audio_ms": dict(record.get("audio_ms") or {}),
     }
     return {"op": "turn", "row": row}
 

@@ -47,6 +47,9 @@ calls = Table(
     Column("flags", JSON, nullable=False, default=list),  # e.g. ["ice_failed"]
     Column("flagged", Boolean, nullable=False, default=False),
     Column("error", Text),
+    # The transport's own id for the call (Twilio CallSid, SIP Call-ID): to find it in the
+    # carrier's logs. Added by migration 0002, so it comes last in the table.
+    Column("transport_ref", String(100)),
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_flagged_started_at", "flagged", "started_at"),
 )
@@ -69,6 +72,9 @@ turns = Table(
     Column("stamps_ms", JSON, nullable=False, default=dict),
     Column("waterfall", JSON, nullable=False, default=list),
     Column("tools", JSON, nullable=False, default=list),  # tool names only: results hold PII
+    # Positions in the caller's inbound audio (ms of frames the engine was fed): "speech_end"
+    # and "endpoint". A client that counts the frames it sent can time the endpoint exactly.
+    Column("audio_ms", JSON),
 )
 
 events = Table(

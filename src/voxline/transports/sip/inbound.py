@@ -82,7 +82,8 @@ class InboundCall:
         self.dialog = Dialog.as_uas(invite, self.local_tag)
         # The caller's IP, as the WebRTC transport gives the page's: never the From number.
         self.call = Call(agent.providers_now(), agent.settings, transport="sip",
-                         toolbox=agent.toolbox_now(), caller=addr[0])
+                         toolbox=agent.toolbox_now(), caller=addr[0],
+                         transport_ref=self.dialog.call_id)
         self.media = MediaSession(self.call, plan, signalling_host=addr[0])
         self.call.out.on_playable = self.media.wake
         self.call.observe(self._on_call_event)

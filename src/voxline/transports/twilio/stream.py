@@ -166,7 +166,8 @@ class TwilioStream:
             return None
         self.stream_sid = start.stream_sid
         call = self.call = Call(
-            self._providers, self._settings, transport="twilio", toolbox=self._toolbox
+            self._providers, self._settings, transport="twilio", toolbox=self._toolbox,
+            transport_ref=start.call_sid,
         )
         sender = self.sender = AgentSender(call, self._send, start.stream_sid)
         call.observe(self._on_call_event)
