@@ -151,3 +151,54 @@ def test_what_the_client_sends_parses_as_twilio_messages():
     assert tm.parse_from_twilio(tm.twilio_stop(5, SID, CALL, ACCOUNT)) == tm.Stop(
         SID, CALL, ACCOUNT, 5
     )
+
+
+# -- the inbound media fast path: Twilio's own compact layout, read without the JSON parser -----
+
+
+def _general(frame: str) -> object:
+    """What the JSON parser makes of `frame` (the fast path bypassed)."""
+    return tm.parse_from_twilio(frame.encode())  # bytes never take the fast path
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 160, 161, 320])
+def test_compact_media_reads_the_same_as_through_the_json_parser(size):
+    payload = bytes((i * 37) % 256 for i in range(size))
+    frame = tm.twilio_media(12, SID, 11, 200, payload)
+    assert tm._fast_media(frame) is not None  # the layout the fast path is for
+    assert tm.parse_from_twilio(frame) == _general(frame) == tm.Media(
+        SID, "inbound", 11, 200, payload, 12
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # What JSON allows but the fast layout does not: each goes through json.loads, intact.
+        tm.twilio_media(1, SID, 1, 5, MULAW).replace('"streamSid":"', '"streamSid":"\\u004dZ'),
+        tm.twilio_media(1, SID, 1, 5, MULAW).replace('"track":"inbound"', '"track":"in\\u0062ound"'),
+        tm.twilio_media(1, SID, 1, 5, MULAW).replace(",", ", "),
+        tm.twilio_media(1, SID, 1, 5, MULAW).replace('"chunk":"1"', '"chunk":1'),
+        tm.twilio_media(1, SID, 1, 5, MULAW)[:-1] + ',"extra":true}',
+    ],
+)
+def test_media_in_another_layout_takes_the_general_path(frame):
+    assert tm._fast_media(frame) is None
+    assert isinstance(tm.parse_from_twilio(frame), tm.Media)
+
+
+@pytest.mark.parametrize("payload", ["abc", "A===", "AA=A", "QUJD\\n"])
+def test_compact_media_with_a_bad_payload_raises_the_typed_error(payload):
+    frame = tm.twilio_media(1, SID, 1, 5, b"").replace('"payload":""', f'"payload":"{payload}"')
+    with pytest.raises(tm.TwilioMessageError, match="not base64"):
+        tm.parse_from_twilio(frame)
+
+
+@pytest.mark.parametrize("sid", [SID, "", 'MZ"quoted\\slash', "MZ\u00e9"])
+def test_media_to_twilio_is_the_compact_json_of_the_message(sid):
+    expected = json.dumps(
+        {"event": "media", "streamSid": sid,
+         "media": {"payload": base64.b64encode(MULAW).decode()}},
+        separators=(",", ":"),
+    )
+    assert tm.media_to_twilio(sid, MULAW) == expected

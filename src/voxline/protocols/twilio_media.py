@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,8 +176,32 @@ def _payload(body: dict[str, Any], where: str) -> bytes:
         raise TwilioMessageError(f"{where}: payload is not base64") from None
 
 
+# The layout Twilio gives every inbound `media` message (50 a second a call): keys in this order,
+# no spaces, numbers as digit strings. Only characters that JSON never escapes can match, so a
+# match reads exactly as json.loads would read it; anything else takes the general path.
+_MEDIA = re.compile(
+    r'\{"event":"media","sequenceNumber":"(\d{1,18})","media":\{"track":"([a-z]{1,16})",'
+    r'"chunk":"(\d{1,18})","timestamp":"(\d{1,18})","payload":"([A-Za-z0-9+/]*={0,2})"\},'
+    r'"streamSid":"([A-Za-z0-9]{0,64})"\}'
+)
+
+
+def _fast_media(text: str | bytes) -> Media | None:
+    """A `media` message in Twilio's own layout, without the JSON parser; None otherwise."""
+    if not isinstance(text, str) or (m := _MEDIA.fullmatch(text)) is None:
+        return None
+    seq, track, chunk, timestamp, payload, stream_sid = m.groups()
+    try:
+        audio = binascii.a2b_base64(payload, strict_mode=True)
+    except binascii.Error:
+        return None  # the general path says what is wrong with it
+    return Media(stream_sid, track, int(chunk), int(timestamp), audio, int(seq))
+
+
 def parse_from_twilio(text: str | bytes) -> FromTwilio:
     """One frame Twilio sent, as an event. Raises TwilioMessageError for a malformed one."""
+    if (media := _fast_media(text)) is not None:
+        return media
     data = _object(text)
     event = data["event"]
     seq = _sequence(data)
@@ -251,8 +277,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
 def media_to_twilio(stream_sid: str, mulaw: bytes) -> str:
-    return _dump({"event": "media", "streamSid": stream_sid, "media": {"payload": _b64(mulaw)}})
+    # Sent 50 times a second while the agent talks: the same text as _dump makes (base64 needs
+    # no JSON escaping), built without it.
+    return (f'{{"event":"media","streamSid":{_json_string(stream_sid)},'
+            f'"media":{{"payload":"{_b64(mulaw)}"}}}}')
 
 
 def mark_to_twilio(stream_sid: str, name: str) -> str:

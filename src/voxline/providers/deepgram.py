@@ -1,7 +1,10 @@
 """Deepgram streaming speech to text (Nova models over ``wss://api.deepgram.com/v1/listen``).
 
 The socket is opened by ``open_stream`` so the first turn pays no handshake. Every pushed frame
-goes to Deepgram; final results are kept with their position in the call's audio, and
+goes to Deepgram, SEND_CHUNK_MS at a time (Deepgram takes 20-250 ms chunks; one message per
+20 ms frame cost the worker a socket send and a task switch per frame per call); what is held
+goes out at once before ``Finalize``, ``CloseStream`` and at the end of an utterance, so no
+transcript waits for it. Final results are kept with their position in the call's audio, and
 ``transcribe()`` sends ``Finalize`` and waits until final results (normally the answering
 ``from_finalize`` one) cover the audio pushed before it, then returns the words of the utterance
 that was under way when it was called (even if the endpoint has ended it since): those of the
@@ -36,6 +39,9 @@ CLOSE_TIMEOUT_S = 2.0
 # transcribe() is answered once final results cover the audio pushed before Finalize, less this
 # slack (a part-frame the server has not processed yet, a resampler's delay).
 FINALIZE_SLACK_MS = 100
+# Audio per binary message. With provider endpointing Deepgram decides the endpoint from the
+# audio it has, so there every frame goes out as it comes (held audio would delay the endpoint).
+SEND_CHUNK_MS = 80
 _BYTES_PER_SAMPLE = {"linear16": 2, "mulaw": 1, "alaw": 1}
 
 
@@ -111,12 +117,16 @@ class DeepgramStream:
         self._socket = StreamingSocket(
             url, name=name, headers={"Authorization": f"Token {api_key}"},
             on_message=self._on_message, on_reconnect=self._on_reconnect,
-            on_give_up=self._on_give_up, keepalive=dg.keepalive,
+            on_give_up=self._on_give_up, keepalive=self._keepalive,
             keepalive_interval_s=KEEPALIVE_INTERVAL_S,
         )
         self._ring: deque[tuple[int, bytes]] = deque()  # (global start sample, frame)
         self._ring_samples = 0
         self._ring_max = RING_MS * rate // 1000
+        # Frames pushed but not sent yet (they are in the ring already), and their samples.
+        self._held: list[bytes] = []
+        self._held_samples = 0
+        self._chunk = 1 if provider_endpointing else SEND_CHUNK_MS * rate // 1000
         self._pushed = 0  # samples pushed so far
         self._origin = 0  # global sample at time 0 of the current connection
         self._acked = 0  # global sample where the last final result ends
@@ -145,13 +155,32 @@ class DeepgramStream:
         self._pushed += samples
         self._ring_samples += samples
         self._trim_ring()
-        self._socket.send(frame)
+        self._held.append(frame)
+        self._held_samples += samples
+        if self._held_samples >= self._chunk:
+            self._send_held()
+
+    def _send_held(self) -> None:
+        if self._held:
+            held = self._held
+            self._socket.send(held[0] if len(held) == 1 else b"".join(held))
+            self._held = []
+            self._held_samples = 0
+
+    def _keepalive(self) -> bytes | str:
+        """Audio held while the transport went quiet goes out before any KeepAlive."""
+        if self._held:
+            held = b"".join(self._held)
+            self._held, self._held_samples = [], 0
+            return held
+        return dg.keepalive()
 
     def begin_utterance(self, started_ms_ago: float) -> None:
         back = int((started_ms_ago + PREROLL_MS) * self.rate / 1000)
         self._utt_start = max(self._floor, self._pushed - back)
 
     def end_utterance(self) -> None:
+        self._send_held()  # the next utterance's partials must not wait on this one's tail
         self._floor = self._pushed
         self._utt_start = None
         self._interim = ""
@@ -165,6 +194,7 @@ class DeepgramStream:
         # Answered by position, not by counting answers: a Finalize with little audio behind it
         # may get no from_finalize result, and a late answer to an abandoned one must not count.
         target = self._pushed - self._slack
+        self._send_held()  # Finalize flushes what Deepgram has: all of it must be there
         if self._acked < target:
             self._finalizing += 1
             self._socket.send(dg.finalize())
@@ -187,6 +217,7 @@ class DeepgramStream:
             raise ProviderConnectError(f"{self.name}: the stream is down ({self._failed})")
 
     async def aclose(self) -> None:
+        self._send_held()
         await self._socket.close(final=dg.close_stream(), drain_timeout_s=CLOSE_TIMEOUT_S)
 
     # -- positions and the utterance window -------------------------------------------------
@@ -283,11 +314,16 @@ class DeepgramStream:
     async def _on_reconnect(self) -> None:
         """Replay what Deepgram has not finalized; the new connection's clock starts there."""
         self._socket.discard_queued()  # the ring holds those frames already
+        self._held, self._held_samples = [], 0  # and these: they go out with the replay
         replay = [(start, frame) for start, frame in self._ring
                   if start + len(frame) // self._bps > self._acked]
         self._origin = replay[0][0] if replay else self._pushed
-        for _, frame in replay:
-            self._socket.send(frame)
+        for _, frame in replay:  # in the same chunks as live audio
+            self._held.append(frame)
+            self._held_samples += len(frame) // self._bps
+            if self._held_samples >= self._chunk:
+                self._send_held()
+        self._send_held()
         self._interim = ""
         if self._finalizing:  # a Finalize may have been lost with the connection: ask again
             self._socket.send(dg.finalize())
