@@ -19,13 +19,14 @@ Measured against the full window in bench/results/local_stt_choice.json
 from __future__ import annotations
 
 import math
+import re
 import zlib
 
 import numpy as np
 
 from voxline.errors import ProviderError
 from voxline.providers.base import STTStream, Transcript
-from voxline.providers.local.whisper import WhisperSTT, WhisperStream
+from voxline.providers.local.whisper import WhisperStream, WhisperSTT
 
 HOP = 160  # samples per feature frame at 16 kHz
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s
@@ -59,8 +60,37 @@ def _silent(logprob: float, no_speech: float) -> bool:
     return no_speech > NO_SPEECH_LIMIT and logprob < LOGPROB_LIMIT
 
 
+def restarts(text: str) -> bool:
+    """After its first sentence the transcript says that sentence again ("Is there ...? Is
+    there"): the start of a loop, which the length cap cut short of a high compression ratio."""
+    head, _, rest = _split_first(text)
+    said, again = _WORD.findall(head.lower()), _WORD.findall(rest.lower())
+    if len(again) < 2:
+        return False
+    n = len(again)
+    # The length cap may have cut the last word short ("teeth whit").
+    return any(
+        said[i : i + n - 1] == again[:-1] and said[i + n - 1].startswith(again[-1])
+        for i in range(len(said) - n + 1)
+    )
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _split_first(text: str) -> tuple[str, str, str]:
+    found = re.search(r"(?<=[.?!])\s+", text)
+    if found is None:
+        return text, "", ""
+    return text[: found.start()], found.group(), text[found.end() :]
+
+
 def _failed(text: str, logprob: float) -> bool:
-    return compression_ratio(text) > COMPRESSION_RATIO_LIMIT or logprob < LOGPROB_LIMIT
+    return (
+        compression_ratio(text) > COMPRESSION_RATIO_LIMIT
+        or logprob < LOGPROB_LIMIT
+        or restarts(text)
+    )
 
 
 class WindowedWhisperSTT(WhisperSTT):
@@ -103,14 +133,20 @@ class WindowedWhisperSTT(WhisperSTT):
         features = self._model.feature_extractor(samples)[:, :-1]
         short = window_frames(samples.size, self.tail_ms)
         text, logprob, no_speech = self._generate(features, short, samples.size)
-        if not _silent(logprob, no_speech) and short < FULL_WINDOW_FRAMES and _failed(text, logprob):
+        if (
+            not _silent(logprob, no_speech)
+            and short < FULL_WINDOW_FRAMES
+            and _failed(text, logprob)
+        ):
             self.full_window_retries += 1
             text, logprob, no_speech = self._generate(features, FULL_WINDOW_FRAMES, samples.size)
         if _silent(logprob, no_speech):
             return Transcript(text="")
         return Transcript(text=text, confidence=math.exp(logprob))
 
-    def _generate(self, features: np.ndarray, frames: int, samples: int) -> tuple[str, float, float]:
+    def _generate(
+        self, features: np.ndarray, frames: int, samples: int
+    ) -> tuple[str, float, float]:
         import ctranslate2
 
         window = np.zeros((1, features.shape[0], frames), dtype=np.float32)
