@@ -32,6 +32,7 @@ from voxline.transports.webrtc.inbound import CallerAudio
 from voxline.transports.webrtc.messages import Candidate, SignallingError
 from voxline.transports.webrtc.offer_check import check_offer
 from voxline.transports.webrtc.outbound import AgentAudioTrack
+from voxline.transports.webrtc.receive_hold import shorten_audio_hold
 from voxline.transports.webrtc.stats import EndedCall, WebRTCStats
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class BrowserCall:
         pc.on("datachannel", self.channel.attach)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            shorten_audio_hold(pc)  # the engine needs frames in order, not a playout cushion
             pc.addTrack(self.track)  # takes the offered audio transceiver: sendrecv
             await pc.setLocalDescription(await pc.createAnswer())
         except (ValueError, AssertionError, IndexError, KeyError) as err:
