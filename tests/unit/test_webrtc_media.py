@@ -116,6 +116,19 @@ async def test_recv_paces_20ms_frames_with_continuous_timestamps():
         await track.recv()
 
 
+async def test_a_released_answer_wakes_the_quiet_track_and_the_schedule_restarts_there():
+    script = Script([])
+    track = AgentAudioTrack(script)
+    await track.recv()  # the first tick starts the schedule
+    waiting = asyncio.ensure_future(track.recv())  # asleep until the next 20 ms tick
+    await asyncio.sleep(0)
+    track.wake()  # the call's AudioOut: an answer became playable
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert waiting.done() and track.early_ticks == 1  # woken, not timed out (the wake is first)
+    track.stop()
+
+
 # -- the caller's audio -----------------------------------------------------------------------
 
 

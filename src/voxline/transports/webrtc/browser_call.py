@@ -67,6 +67,7 @@ class BrowserCall:
         self._on_connected = on_connected
         self.channel = CallChannel(self.call)
         self.track = AgentAudioTrack(self.call.next_frame, self.channel.agent_speaking)
+        self.call.out.on_playable = self.track.wake  # a released answer leaves at once
         self.ice = IceWatch(call_id, self.call.clock, stats, self._connected, self._ice_failed)
         self.pc: RTCPeerConnection | None = None
         self.caller: CallerAudio | None = None

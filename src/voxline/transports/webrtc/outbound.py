@@ -4,7 +4,9 @@ aiortc's sender awaits `recv()` in a loop and encodes whatever it returns at onc
 itself keeps time: frame n is due at start + n x 20 ms on an absolute schedule (no drift from
 sleep jitter). Each tick pulls one 16 kHz frame from `Call.next_frame()` (silence when None), so
 the call's playout counter advances exactly as the audio leaves: that count is the track
-position barge-in truncation reads. Nothing here waits on the call; `recv` only sleeps.
+position barge-in truncation reads. Nothing here waits on the call; `recv` only sleeps, and
+while the agent is quiet `wake` (the call's AudioOut.on_playable) ends that sleep: a released
+answer goes out at once and the schedule restarts from that tick.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voxline.audio.frames import ENGINE_RATE, FRAME_MS, FrameSplitter, silence
 from voxline.audio.resample import StreamResampler
+from voxline.transports.wakeable_sleep import WakeableSleep
 from voxline.transports.webrtc.av_frames import audio_frame
 
 OPUS_RATE = 48000
@@ -50,6 +53,12 @@ class AgentAudioTrack(MediaStreamTrack):
         self._speaking = False
         self.agent_frames = 0  # 20 ms frames of agent audio sent: the track position
         self.late_restarts = 0
+        self.early_ticks = 0  # ticks run ahead of schedule because an answer became playable
+        self._sleep = WakeableSleep()
+
+    def wake(self) -> None:
+        """Agent audio became playable: while quiet, the next tick runs now."""
+        self._sleep.wake()
 
     async def recv(self):  # -> av.AudioFrame
         if self.readyState != "live":
@@ -68,7 +77,11 @@ class AgentAudioTrack(MediaStreamTrack):
         due = self._start + self._ticks * FRAME_MS / 1000
         delay = due - loop.time()
         if delay > 0:
-            await asyncio.sleep(delay)
+            if self._quiet == 0:  # mid-answer the schedule rules
+                await asyncio.sleep(delay)
+            elif await self._sleep.sleep(delay):
+                self._start = loop.time() - self._ticks * FRAME_MS / 1000
+                self.early_ticks += 1
         elif delay < -MAX_LATE_S:
             self._start = loop.time() - self._ticks * FRAME_MS / 1000
             self.late_restarts += 1
