@@ -26,10 +26,11 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
-from voxline.bench.scenario.stats import playout_gaps
+from voxline.bench.scenario.stats import playout_holes
 from voxline.protocols import twilio_media as tm
 from voxline.testing.twilio_client import TwilioCaller
 
+FRAME_S = 0.02
 QUIET_S = 0.4  # the agent silent this long after voiced audio: its answer has ended
 # Send times kept per turn from the frame holding the caller's last voiced sample on: enough to
 # reach past the endpoint window, which the exact overhead (results.py) is timed from.
@@ -144,12 +145,23 @@ async def _twilio_call(plan: CallPlan, audios: list, start_at: float) -> dict[st
         with contextlib.suppress(Exception):
             await caller.close()
     result["ended_at"] = time.monotonic()
-    gaps = playout_gaps(caller.ticks)
-    result["gaps"] = len(gaps)
-    result["gap_ms"] = sum(gaps) * 20
+    holes = playout_holes(caller.ticks)
+    result["gaps"] = len(holes)
+    result["gap_ms"] = sum(length for _, length in holes) * 20
+    # Where each hole fell: ms after the start of the answer it interrupted, and its length.
+    answers = sorted(t["first_media_at"] for t in result["turns"] if t.get("first_media_at"))
+    result["gaps_into_answer_ms"] = [
+        [_since_last(answers, caller.play_started_at + first * FRAME_S), length * 20]
+        for first, length in holes]
     result["agent_ticks"] = sum(caller.ticks)
     result["media_received"] = caller.media_received
     return result
+
+
+def _since_last(starts: list[float], at: float) -> float | None:
+    """ms from the latest of `starts` at or before `at` (None if none is)."""
+    index = bisect.bisect_right(starts, at)
+    return round((at - starts[index - 1]) * 1000) if index else None
 
 
 async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> dict[str, Any]:

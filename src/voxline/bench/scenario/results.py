@@ -166,7 +166,8 @@ def sweep_figures(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _call_detail(result: dict[str, Any]) -> dict[str, Any]:
-    keep = ("transport", "setup_ms", "gaps", "gap_ms", "agent_ticks", "error")
+    keep = ("transport", "setup_ms", "gaps", "gap_ms", "gaps_into_answer_ms", "agent_ticks",
+            "error")
     detail = {k: result.get(k) for k in keep if k in result}
     detail["voice_to_voice_ms"] = [t["voice_to_voice_ms"] for t in result["turns"]]
     detail["voice_to_media_ms"] = [t.get("voice_to_media_ms") for t in result["turns"]]

@@ -37,18 +37,23 @@ def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:
 def playout_gaps(ticks: Sequence[bool], max_gap: int = MAX_GAP_TICKS) -> list[int]:
     """Lengths (in ticks) of the holes in a playout track: runs of ticks without audio that have
     audio on both sides and are at most `max_gap` long."""
-    gaps = []
+    return [length for _, length in playout_holes(ticks, max_gap)]
+
+
+def playout_holes(ticks: Sequence[bool], max_gap: int = MAX_GAP_TICKS) -> list[tuple[int, int]]:
+    """(first tick, length in ticks) of each hole `playout_gaps` counts."""
+    holes = []
     run = 0
     seen_audio = False
-    for has_audio in ticks:
+    for index, has_audio in enumerate(ticks):
         if has_audio:
             if seen_audio and 0 < run <= max_gap:
-                gaps.append(run)
+                holes.append((index - run, run))
             seen_audio = True
             run = 0
         else:
             run += 1
-    return gaps
+    return holes
 
 
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
