@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxline.audio.frames import ENGINE_RATE, FrameSplitter
 from voxline.audio import halfband
+from voxline.audio.frames import ENGINE_RATE, FrameSplitter
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.audio.halfband import Downsampler2x, Upsampler2x, pcm16_bytes
 from voxline.protocols.twilio_media import RATE
