@@ -182,7 +182,6 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
                 caller.mic.say(pcm48[line])
             answered = await caller.wait_for(
                 lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10)
-            voiced_frame, caller.last_voiced_frame = caller.last_voiced_frame, None
             result["turns"].append({
                 "line": plan.lines[line],
                 "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,
