@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.audio.wav import Audio, read_wav
 from voxline.protocols import twilio_media as tm
+from voxline.tasks import cancel_and_wait
 from voxline.transports.file import first_voiced_sample, last_voiced_sample
 from voxline.transports.twilio.signature import SIGNATURE_HEADER, TwilioSignature
 
@@ -139,9 +140,7 @@ class TwilioCaller:
 
     async def close(self) -> None:
         """Close the socket (without stop, when stop() was not called: a dropped connection)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._ws is not None:
             await self._ws.close()

@@ -25,6 +25,7 @@ from voxline.protocols.sip.headers import SipHeaderError, parse_uri
 from voxline.protocols.sip.message import Headers, Request, Response, response_to
 from voxline.protocols.sip.sdp import SdpError, build_offer, negotiate, parse_sdp
 from voxline.protocols.sip.transaction import ClientInviteTransaction, ClientTransaction
+from voxline.tasks import cancel_and_wait
 from voxline.transports.sip.endpoint import SipEndpoint
 
 FRAME_S = 0.02
@@ -213,9 +214,7 @@ class SipCall:
         await self.close()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         self.media.close()
         if self.endpoint is not None:

@@ -28,6 +28,7 @@ from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.bench.caller.errors import TargetError, UnreachableError
 from voxline.bench.caller.line import CallerLine
 from voxline.protocols import twilio_media as tm
+from voxline.tasks import cancel_and_wait
 from voxline.transports.twilio.signature import SIGNATURE_HEADER, TwilioSignature
 
 RATE = tm.RATE
@@ -93,9 +94,7 @@ class TwilioCall:
         await self.close()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         if self._ws is not None:
             await self._ws.close()

@@ -32,6 +32,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voxline.bench.caller.errors import TargetError, UnreachableError
 from voxline.bench.caller.line import CallerLine
+from voxline.tasks import cancel_and_wait
 from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
 from voxline.transports.webrtc.host_candidates import pin_host_addresses
 
@@ -180,9 +181,7 @@ class WebRTCCall:
         await self.close()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         if self._ws is not None:
             await self._ws.close()
         await self.pc.close()
