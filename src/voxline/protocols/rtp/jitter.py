@@ -10,28 +10,23 @@ rate (`pop`, once per packet interval). In between:
     target is queued; an underrun holds the playout point (the late packet will still play:
     the delay grew by one frame); a queue that stays above target drops one frame now and then
     (the delay shrinks); a queue past `max_frames` is cut back at once (bounded delay).
- 3. Loss concealment: a missing packet whose successors are here is lost: the last frame is
-    repeated at falling gain, then comfort noise (a faint, steady hiss rather than dead air that
-    sounds like a dropped call) until audio resumes.
+ 3. Loss concealment (conceal.py): a missing packet whose successors are here is lost: the
+    last frame is repeated at falling gain, then comfort noise until audio resumes.
+
+The SIP transport no longer plays the caller through this buffer (the turn engine takes audio
+as it arrives: in_order.py); it stays for a listener that needs a steady playout clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from voxline.protocols.rtp.conceal import COMFORT_NOISE_RMS, FADE, Concealer, Played
 from voxline.protocols.rtp.packet import seq_newer
 
-FADE = (0.7, 0.4)  # gains of the first repeated frames after a loss; then comfort noise
-COMFORT_NOISE_RMS = 12.0  # about -68 dBFS: audible as "the line is open", far below any VAD
+__all__ = ["COMFORT_NOISE_RMS", "FADE", "JitterBuffer", "JitterStats", "Played"]
+
 SHRINK_AFTER = 25  # pops spent above target (0.5 s at 20 ms) before one frame is dropped
-
-
-@dataclass(frozen=True)
-class Played:
-    pcm: bytes
-    kind: str  # audio | concealed | comfort | silence (before playout starts, or no media)
 
 
 @dataclass
@@ -56,7 +51,7 @@ class JitterBuffer:
         self.min_frames = min_frames
         self.max_frames = max_frames
         self.stats = JitterStats()
-        self._rng = np.random.default_rng(seed)
+        self._concealer = Concealer(frame_samples, seed=seed)
         self.reset()
 
     def reset(self) -> None:
@@ -65,8 +60,7 @@ class JitterBuffer:
         self._next: int | None = None
         self._newest: int | None = None
         self._started = False
-        self._last: bytes | None = None
-        self._loss_run = 0
+        self._concealer.reset()
         self._above_target = 0
         self._jitter = 0.0  # in timestamp units, as RFC 3550 keeps it
         self._transit: float | None = None
@@ -156,12 +150,11 @@ class JitterBuffer:
     def _play(self, pcm: bytes | None) -> Played:
         assert self._next is not None
         self._next = (self._next + 1) & 0xFFFF
-        self._loss_run = 0
         self.stats.played += 1
         self._adapt()
         if pcm is None:
             return Played(self._silence(), "silence")
-        self._last = pcm
+        self._concealer.heard(pcm)
         return Played(pcm, "audio")
 
     def _adapt(self) -> None:
@@ -175,17 +168,12 @@ class JitterBuffer:
             self._above_target = 0
 
     def _conceal(self) -> Played:
-        self._loss_run += 1
-        if self._last is not None and self._loss_run <= len(FADE):
+        played = self._concealer.conceal()
+        if played.kind == "concealed":
             self.stats.concealed += 1
-            samples = np.frombuffer(self._last, dtype="<i2").astype(np.float32)
-            faded = samples * FADE[self._loss_run - 1]
-            return Played(faded.astype("<i2").tobytes(), "concealed")
-        self.stats.comfort += 1
-        n = len(self._last) // 2 if self._last else self.frame_samples
-        noise = self._rng.normal(0.0, COMFORT_NOISE_RMS, n)
-        return Played(np.clip(noise, -32768, 32767).astype("<i2").tobytes(), "comfort")
+        else:
+            self.stats.comfort += 1
+        return played
 
     def _silence(self) -> bytes:
-        n = len(self._last) // 2 if self._last else self.frame_samples
-        return bytes(2 * n)
+        return self._concealer.silence()
