@@ -212,3 +212,43 @@ async def test_an_answer_released_between_ticks_leaves_at_once():
         media.close()
         ports.release(port)
         caller.transport.close()
+
+
+async def test_caller_packets_reach_the_engine_on_arrival_and_a_gap_is_waited_then_concealed():
+    caller = await peer()
+    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
+    call = FakeCall()
+    media = MediaSession(call, plan, signalling_host="127.0.0.1")
+    ports = RtpPorts("127.0.0.1", 41000, 41100)
+    port = await ports.bind(media)
+
+    def send(seq: int) -> None:
+        caller.transport.sendto(RtpPacket(0, seq, seq * 160, 77, ulaw_encode(tone())).to_bytes(),
+                                ("127.0.0.1", port))
+
+    async def frames(n: int) -> None:
+        async with asyncio.timeout(2):
+            while len(call.frames) < n:
+                await asyncio.sleep(0.001)
+
+    try:
+        for seq in range(3):
+            send(seq)
+        await frames(3)  # no tick ran: each packet was handed on as it came
+        assert media.exact_until_ms is None and media.stats.frames_in == 3
+        send(4)  # 3 is missing: 4 waits for it, at most the gap wait
+        await asyncio.sleep(0.01)
+        media.tick()
+        assert len(call.frames) == 3
+        await asyncio.sleep(0.05)
+        media.tick()
+        assert len(call.frames) == 5  # slot 3 concealed, then 4
+        send(3)  # too late now
+        await asyncio.sleep(0.02)
+        summary = media.inbound_summary()
+        assert (summary["concealed"], summary["late"], summary["released"]) == (1, 1, 4)
+        assert summary["exact_until_ms"] == 60  # three frames were the caller's packets 0-2
+    finally:
+        media.close()
+        ports.release(port)
+        caller.transport.close()

@@ -33,6 +33,7 @@ from voxline.telemetry.logs import configure_logging
 from voxline.telemetry.metrics_endpoint import metrics_endpoint
 from voxline.telemetry.webrtc_tap import ObservedWebRTCStats
 from voxline.transports.sip import SipAgent
+from voxline.transports.sip.inbound import SipCallSummary
 from voxline.transports.twilio import TwilioService
 from voxline.transports.webrtc.signalling import WebRTCService
 
@@ -75,6 +76,14 @@ class ServerState:
         }
 
 
+def _sip_ended(telemetry: Telemetry, ended: SipCallSummary) -> None:
+    """The SIP call's end reason, and how the caller's packets reached the engine (the bench
+    times the endpoint from its own packets only while they were handed on one to one)."""
+    telemetry.transport_ended(ended.call_id, ended.ended_by)
+    if ended.answered:
+        telemetry.transport_event(ended.call_id, "sip_inbound", ended.inbound)
+
+
 def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Starlette:
     check_names(settings)  # a bad provider name fails here, before the server binds
     configure_logging(settings.telemetry.log_format, settings.telemetry.log_level)
@@ -102,7 +111,7 @@ def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Sta
             settings,
             providers=lambda: state.providers if state.ready.is_set() else None,
             toolbox=lambda: Toolbox(clinic().tools()),
-            on_ended=lambda ended: telemetry.transport_ended(ended.call_id, ended.ended_by),
+            on_ended=functools.partial(_sip_ended, telemetry),
         )
         state.transports.append(sip)
 

@@ -126,6 +126,10 @@ class Telemetry:
             flags = ["ice_failed"] if reason.startswith("ice_failed") else []
             self.recorder.submit(ops.add_flags(call_id, flags, end_reason=reason[:300]))
 
+    def transport_event(self, call_id: str, kind: str, data: dict[str, Any]) -> None:
+        """A transport's own account of the call for its records (SIP: inbound audio)."""
+        self._transport_event(call_id, kind, data)
+
     def _transport_event(self, call_id: str, kind: str, data: dict[str, Any]) -> None:
         observer = self.live.get(call_id)
         if observer is not None:

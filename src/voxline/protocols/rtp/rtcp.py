@@ -199,6 +199,11 @@ class ReceptionStats:
         self._last_sr_at = arrival_s
 
     @property
+    def jitter_ms(self) -> float:
+        """The interarrival jitter estimate (A.8), in ms."""
+        return self._jitter * 1000 / self.rate
+
+    @property
     def expected(self) -> int:
         if self._base is None:
             return 0

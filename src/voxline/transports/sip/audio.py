@@ -29,7 +29,7 @@ class G711:
 
 
 class ToEngine:
-    """Decoded 8 kHz PCM from the jitter buffer in, 20 ms 16 kHz frames for `Call.receive` out."""
+    """Decoded 8 kHz PCM as packets arrive in, 20 ms 16 kHz frames for `Call.receive` out."""
 
     def __init__(self) -> None:
         self._resampler = Upsampler2x()

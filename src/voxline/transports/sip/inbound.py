@@ -57,6 +57,7 @@ class SipCallSummary:
     jitter_ms: float = 0.0
     concealed_frames: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    inbound: dict[str, int | None] = field(default_factory=dict)  # MediaSession.inbound_summary
 
     def log_line(self) -> str:
         outcomes = Counter(r.outcome for r in self.records)
@@ -273,10 +274,20 @@ class InboundCall:
             self.hang_up("no_ack")
 
     def _summary(self) -> SipCallSummary:
-        jitter = self.media.jitter
         return SipCallSummary(
             call_id=self.call.call_id, sip_call_id=self.dialog.call_id, ended_by=self.ended_by,
             answered=self.answered, codec=self.media.plan.codec, records=self.call.records,
             dtmf_digits=list(self.call.dtmf_digits), media=self.media.stats, holds=self.holds,
-            jitter_ms=jitter.jitter_ms, concealed_frames=jitter.stats.concealed,
+            jitter_ms=self.media.reception.jitter_ms,
+            concealed_frames=self.media.inbound.stats.concealed,
+            inbound=self._inbound_summary(),
         )
+
+    def _inbound_summary(self) -> dict[str, int | None]:
+        """The media's word on inbound audio, with the engine's: a frame the engine dropped
+        (its queue full) breaks the packet-to-position mapping from the start."""
+        summary = self.media.inbound_summary()
+        summary["engine_dropped"] = self.call.dropped_frames
+        if self.call.dropped_frames:
+            summary["exact_until_ms"] = 0
+        return summary

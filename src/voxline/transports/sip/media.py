@@ -1,6 +1,6 @@
 """One call's RTP/RTCP: G.711 both ways between the caller and a `Call`, paced in 20 ms.
 
-    caller ─ RTP ─►  source check (symmetric RTP) ─► jitter buffer ─► 8->16 kHz ─► Call.receive
+    caller ─ RTP ─►  source check (symmetric RTP) ─► in order ─► 8->16 kHz ─► Call.receive
            ─ RTP telephone-event ─► Call.dtmf
            ◄─ RTP ─  one packet per 20 ms tick: agent audio from Call.next_frame (16->8 kHz),
                      comfort silence while the agent is quiet, DTMF events when asked
@@ -10,6 +10,14 @@ Symmetric RTP: the first packet from the address in the SDP (or from the host th
 the call, for a caller behind NAT) fixes where the caller's media comes from, and from then on
 agent audio goes back to exactly that address and port. Packets from any other source are
 ignored and counted: media from an unexpected source is never played to the agent.
+
+Inbound audio reaches `Call.receive` the moment its packet arrives (protocols/rtp/in_order.py):
+in-order packets at once, a gap waits at most GAP_WAIT_S (checked on each tick, so up to one
+tick more) and is then concealed, a caller who stops sending gets fills at the packet rate. The
+engine counts frames, so no playout clock stands between the caller and it. While the engine is
+fed exactly one frame per caller packet, inbound position N ms is the caller's packet N/20
+(counted from the first packet played): `inbound_summary` says until where that held, for a
+client that times the endpoint from its own send times (the bench's SIP caller).
 
 One ticker per call on an absolute schedule (tick n at start + n x 20 ms) does both directions,
 so a late wake-up never adds up and no task is made per frame. While the agent is quiet, `wake`
@@ -27,8 +35,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from voxline.protocols.rtp.conceal import Played
 from voxline.protocols.rtp.dtmf import DtmfError, DtmfReceiver, event_packets
-from voxline.protocols.rtp.jitter import JitterBuffer
+from voxline.protocols.rtp.in_order import InOrderReceiver
 from voxline.protocols.rtp.packet import RtpError, RtpPacket, is_rtcp, parse_rtp
 from voxline.protocols.rtp.rtcp import (
     ReceptionStats,
@@ -45,6 +54,7 @@ from voxline.transports.wakeable_sleep import WakeableSleep
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.02
+FRAME_MS = 20
 RTCP_INTERVAL_S = 5.0  # RFC 3550 6.2: the minimum interval for a two-party session
 MAX_LATE_S = 0.2  # further behind schedule than this (a stalled loop): restart, do not burst
 OUT_QUEUE_PACKETS = 10  # agent packets waiting for their tick (the resampler comes in bursts)
@@ -72,6 +82,8 @@ class MediaStats:
     rtcp_in: int = 0
     rtcp_out: int = 0
     late_restarts: int = 0
+    frames_in: int = 0  # 20 ms frames handed to the engine
+    held_frames: int = 0  # caller audio not handed on: we were not receiving (hold)
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -102,14 +114,16 @@ class MediaSession:
         self._signalling_host = signalling_host
         self._seq = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
-        self.jitter = JitterBuffer()
-        self._reception = ReceptionStats()
+        self.inbound = InOrderReceiver()
+        self.reception = ReceptionStats()
+        # Inbound position (ms of frames the engine was fed) up to which every frame was one
+        # caller packet, in order; None: all of them so far.
+        self.exact_until_ms: int | None = None
         self._dtmf_in = DtmfReceiver()
         self._dtmf_out: deque[tuple[bytes, bool]] = deque()
         self._dtmf_timestamp = 0
         self._queue: deque[bytes] = deque(maxlen=OUT_QUEUE_PACKETS)
         self._to_engine = ToEngine()
-        self._owed = 0  # samples the engine is owed this tick (packets may be 10 or 30 ms)
         self._speaking = False
         self._octets_out = 0
         self._next_rtcp = 0.0
@@ -142,7 +156,6 @@ class MediaSession:
                                                             self.plan.remote_port)
         if moved:
             self._latched = self._latched_rtcp = None  # learn the new source afresh
-            self.jitter.reset()
         if plan.codec != self.plan.codec:
             self._codec = G711(plan.codec)
             self._to_wire = ToWire(self._codec)
@@ -195,19 +208,41 @@ class MediaSession:
             return
         now = self._clock()
         self.stats.packets_in += 1
-        if packet.ssrc != self._reception.ssrc:
-            self.jitter.reset()  # a new source (the trunk switched legs): start over
-        self._reception.update(packet.ssrc, packet.sequence, packet.timestamp, now)
+        self.reception.update(packet.ssrc, packet.sequence, packet.timestamp, now)
         if packet.payload_type == self.plan.payload_type:
-            self.jitter.push(packet.sequence, packet.timestamp,
-                              self._codec.decode(packet.payload), now)
-        elif packet.payload_type == self.plan.dtmf_payload_type:
-            self.jitter.push(packet.sequence, packet.timestamp, None, now)
-            self._on_dtmf(packet)
-        elif packet.payload_type == COMFORT_NOISE_PT:
-            self.jitter.push(packet.sequence, packet.timestamp, None, now)
+            pcm: bytes | None = self._codec.decode(packet.payload)
+        elif packet.payload_type in (self.plan.dtmf_payload_type, COMFORT_NOISE_PT):
+            pcm = None  # a slot with no audio: an interval of silence for the engine
         else:
             self.stats.unknown_payload += 1
+            return
+        self._to_call(self.inbound.push(packet.sequence, packet.ssrc, pcm, now))
+        if packet.payload_type == self.plan.dtmf_payload_type:
+            self._on_dtmf(packet)
+
+    def _to_call(self, played: list[Played]) -> None:
+        for one in played:
+            if not self.plan.receiving:
+                self.stats.held_frames += 1
+                self._inexact()
+                continue
+            if one.kind in ("concealed", "comfort"):
+                self._inexact()  # a frame that was no caller packet
+            for frame in self._to_engine.push(one.pcm):
+                self.call.receive(frame)
+                self.stats.frames_in += 1
+
+    def _inexact(self) -> None:
+        if self.exact_until_ms is None:
+            self.exact_until_ms = self.stats.frames_in * FRAME_MS
+
+    def inbound_summary(self) -> dict[str, int | None]:
+        """How the caller's packets reached the engine (for the call's records)."""
+        s = self.inbound.stats
+        return {"packets": s.received, "released": s.released, "late": s.late,
+                "duplicates": s.duplicates, "concealed": s.concealed, "filled": s.filled,
+                "covered": s.covered, "resyncs": s.resyncs, "held": self.stats.held_frames,
+                "frames_in": self.stats.frames_in, "exact_until_ms": self.exact_until_ms}
 
     def _on_dtmf(self, packet: RtpPacket) -> None:
         try:
@@ -233,7 +268,7 @@ class MediaSession:
         self.stats.rtcp_in += 1
         for report in compound.reports:
             if report.sender is not None:
-                self._reception.on_sender_report(report.sender.ntp_time, self._clock())
+                self.reception.on_sender_report(report.sender.ntp_time, self._clock())
 
     # -- out -------------------------------------------------------------------------------------
 
@@ -259,7 +294,7 @@ class MediaSession:
 
     def tick(self) -> None:
         """One 20 ms step both ways (public so tests can step it by hand)."""
-        self._play_inbound()
+        self._to_call(self.inbound.tick(self._clock()))  # gaps waited out, fills
         pcm = self.call.next_frame()  # exactly once a tick: the engine's playout clock
         if pcm is not None:
             self._queue.extend(self._to_wire.push(pcm))
@@ -270,15 +305,6 @@ class MediaSession:
         if now >= self._next_rtcp:
             self._next_rtcp = now + RTCP_INTERVAL_S
             self._send_rtcp()
-
-    def _play_inbound(self) -> None:
-        self._owed += SAMPLES_PER_PACKET
-        while self._owed > 0:
-            played = self.jitter.pop()
-            self._owed -= len(played.pcm) // 2
-            if self.plan.receiving:
-                for frame in self._to_engine.push(played.pcm):
-                    self.call.receive(frame)
 
     def _send_one(self) -> None:
         if self._dtmf_out:
@@ -317,7 +343,7 @@ class MediaSession:
         transport = self._rtcp.transport
         if transport is None:
             return
-        block = self._reception.block(self._clock())
+        block = self.reception.block(self._clock())
         sender = None
         if self.stats.packets_out:
             sender = SenderInfo(time.time(), self._timestamp, self.stats.packets_out,
