@@ -5,6 +5,10 @@ channel, trickle its candidates one message each, time voice-to-voice from audio
 on the data channel) and keeps everything it saw for a test to assert on. aiortc puts every
 candidate in its offer; this caller takes them out and trickles them instead, so the server's
 trickle path is what connects the call.
+
+Agent audio is timed when its packet arrived (bench/caller/webrtc_arrivals.py), not after
+aiortc's four-packet receive hold; the mic keeps when it handed each frame to aiortc's sender
+(`sent_at`), so a bench can time the endpoint from the packet that completed it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import fractions
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voxline.audio.frames import FRAME_MS, frames_of
 from voxline.bench.caller.webrtc import split_candidates
+from voxline.bench.caller.webrtc_arrivals import StampedArrivals, stamp_audio_arrivals
 from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
 from voxline.transports.webrtc.host_candidates import pin_host_addresses
 
@@ -31,6 +37,7 @@ RATE = 48000
 # -40 dBFS over 5 ms windows: the floor the file caller and the page use too.
 FLOOR = 10 ** (-40 / 20) * 32768
 WINDOW = RATE * 5 // 1000
+SENDS_KEPT = 1500  # send times of the newest 30 s of frames
 
 
 def voiced_windows(pcm: bytes) -> np.ndarray:
@@ -55,6 +62,15 @@ class ScriptedMic(MediaStreamTrack):
         self.say(pcm48)
         self._start: float | None = None
         self.voice_ended_at: float | None = None  # time.monotonic() of the last voiced frame
+        self.voiced_frame: int | None = None  # index of the frame that held the last voice
+        self._sent_at: deque[float] = deque(maxlen=SENDS_KEPT)  # frame n - len .. n - 1
+
+    def sends_from(self, frame: int, count: int) -> list[float]:
+        """When frames `frame`, `frame` + 1, ... (at most `count`) were handed to the sender."""
+        first = self._n - len(self._sent_at)
+        if frame < first:
+            return []
+        return list(self._sent_at)[frame - first : frame - first + count]
 
     def say(self, pcm48: bytes) -> None:
         start = max(self._n, len(self._frames))
@@ -75,10 +91,13 @@ class ScriptedMic(MediaStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         pcm = self._frames[self._n] if self._n < len(self._frames) else bytes(RATE // 50 * 2)
-        if self._n == self._last_voiced_frame:
-            self.voice_ended_at = time.monotonic() + FRAME_MS / 1000
         frame = audio_frame(pcm, RATE, self._n * RATE // 50)
         frame.time_base = fractions.Fraction(1, RATE)
+        now = time.monotonic()
+        if self._n == self._last_voiced_frame:
+            self.voice_ended_at = now + FRAME_MS / 1000
+            self.voiced_frame = self._n
+        self._sent_at.append(now)
         self._n += 1
         return frame
 
@@ -93,8 +112,15 @@ class CallLog:
     agent_pcm: bytearray = field(default_factory=bytearray)  # received agent audio, 48 kHz
     agent_voiced_ms: float = 0.0
     agent_loud: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, voiced) per frame
+    # Arrival of the first packet of each stretch of agent audio (any sample not zero) after
+    # digital silence: the agent's track sends zeros while it is quiet.
+    media_onsets: list[float] = field(default_factory=list)
     barge_in_at: float | None = None  # when the data channel said barge_in
     voice_to_voice_ms: float | None = None
+
+    def first_media_after(self, at: float) -> float | None:
+        """Arrival of the first packet of agent audio that began a stretch at or after `at`."""
+        return next((t for t in self.media_onsets if t >= at), None)
 
     def of_type(self, kind: str, source: str = "channel") -> list[dict[str, Any]]:
         return [m for m in getattr(self, source) if m.get("type") == kind]
@@ -109,6 +135,8 @@ class ScriptedCaller:
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._media: asyncio.Task[None] | None = None
+        self.arrivals: StampedArrivals | None = None
+        self._agent_quiet = True  # the last agent frame was all zeros
         self.closed = asyncio.Event()
 
     async def hold_line(self) -> httpx.Response:
@@ -122,6 +150,7 @@ class ScriptedCaller:
         self.log.call_id = body["call_id"]
         pin_host_addresses(["127.0.0.1"])
         self.pc.addTrack(self.mic)
+        self.arrivals = stamp_audio_arrivals(self.pc)  # no receive hold; packets timed
         channel = self.pc.createDataChannel("voxline")
         channel.on("message", self._on_channel)
         self._channel = channel
@@ -147,6 +176,13 @@ class ScriptedCaller:
                 return True
             await asyncio.sleep(0.05)
         return predicate(self.log)
+
+    async def packets_lost_at_server(self) -> int | None:
+        """The mic's packets the server has reported lost so far (RTCP receiver reports, sent
+        every 0.5-1.5 s; None before the first)."""
+        stats = await self.pc.getStats()
+        lost = [s.packetsLost for s in stats.values() if s.type == "remote-inbound-rtp"]
+        return sum(lost) if lost else None
 
     async def hang_up(self) -> None:
         await self.send({"type": "hangup"})
@@ -193,12 +229,19 @@ class ScriptedCaller:
             except MediaStreamError:
                 return
             pcm = mono_pcm16(frame)
+            arrived = self.arrivals.arrival(frame.pts) if self.arrivals else None
+            if arrived is None:
+                arrived = time.monotonic()
             self.log.agent_pcm += pcm
+            quiet = not np.frombuffer(pcm, dtype=np.int16).any()
+            if self._agent_quiet and not quiet:
+                self.log.media_onsets.append(arrived)
+            self._agent_quiet = quiet
             voiced = voiced_windows(pcm)
             self.log.agent_voiced_ms += float(voiced.sum()) * 5
-            self.log.agent_loud.append((time.monotonic(), bool(voiced.any())))
+            self.log.agent_loud.append((arrived, bool(voiced.any())))
             if voiced.any() and self.log.voice_to_voice_ms is None and self.mic.voice_ended_at:
-                at = time.monotonic() - (len(voiced) - int(np.argmax(voiced))) * 5 / 1000
+                at = arrived + int(np.argmax(voiced)) * 5 / 1000
                 self.log.voice_to_voice_ms = round((at - self.mic.voice_ended_at) * 1000, 1)
                 if self._channel.readyState == "open":
                     ms = self.log.voice_to_voice_ms

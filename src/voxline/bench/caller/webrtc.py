@@ -9,9 +9,11 @@ pulls it on its own schedule; the track paces it absolutely); the agent's track 
 frame into the line, with gaps in its timestamps counted as missing packets. No ICE server is
 used unless given (aiortc's default Google STUN server never is). setup_ms: POST -> connected.
 
-The agent's audio is timed as aiortc hands it over, after aiortc's receive jitter buffer (it
-holds about 4 packets, ~80 ms, before releasing one): like a browser's, that hold is in what
-the caller hears, and so in voice_to_voice_ms.
+The agent's audio is timed when its packet arrived (webrtc_arrivals.py): the caller's receiver
+holds no packet while they come in order, and each decoded frame is stamped with its packet's
+arrival, not with when aiortc's decoder thread handed it over. aiortc's own receive buffer
+held four packets (~80 ms) first: a loudspeaker's cushion, which is the phone's, not the
+agent's latency (as the line's playout buffer is, line.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voxline.bench.caller.errors import TargetError, UnreachableError
 from voxline.bench.caller.line import CallerLine
+from voxline.bench.caller.webrtc_arrivals import StampedArrivals, stamp_audio_arrivals
 from voxline.tasks import cancel_and_wait
 from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
 from voxline.transports.webrtc.host_candidates import pin_host_addresses
@@ -94,6 +97,7 @@ class WebRTCCall:
         self._tasks: list[asyncio.Task[None]] = []
         self.setup_ms: float | None = None
         self.call_id: str | None = None
+        self._arrivals: StampedArrivals | None = None
 
     async def dial(self) -> None:
         began = time.monotonic()
@@ -111,6 +115,7 @@ class WebRTCCall:
         self.call_id = body["call_id"]
         pin_host_addresses([_local_address(self.host, self.port)])
         self.pc.addTrack(LineMic(self.line))
+        self._arrivals = stamp_audio_arrivals(self.pc)
         self.pc.createDataChannel("voxline")
         self.pc.on("track", lambda track: self._tasks.append(
             asyncio.create_task(self._listen(track))))
@@ -164,7 +169,8 @@ class WebRTCCall:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            now = time.monotonic()
+            arrived = self._arrivals.arrival(frame.pts) if self._arrivals else None
+            now = time.monotonic() if arrived is None else arrived
             if expected is not None and frame.pts is not None and frame.pts > expected:
                 self.line.sequence_gaps += (frame.pts - expected) // frame.samples
             if frame.pts is not None:

@@ -7,22 +7,25 @@ the call's playout counter advances exactly as the audio leaves: that count is t
 position barge-in truncation reads. Nothing here waits on the call; `recv` only sleeps, and
 while the agent is quiet `wake` (the call's AudioOut.on_playable) ends that sleep: a released
 answer goes out at once and the schedule restarts from that tick.
+
+Each 16 kHz frame becomes one 48 kHz frame in the same tick (audio/third_band.py, ~1 ms of
+filter delay). soxr's stream resampler, used before, released its output in bursts of ~1.5
+frames, so an answer's first frame left one or two ticks (20-40 ms) after it was pulled.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from voxline.audio.frames import ENGINE_RATE, FRAME_MS, FrameSplitter, silence
-from voxline.audio.resample import StreamResampler
+from voxline.audio.frames import ENGINE_RATE, FRAME_MS, silence
+from voxline.audio.third_band import RATIO, Upsampler3x
 from voxline.transports.wakeable_sleep import WakeableSleep
 from voxline.transports.webrtc.av_frames import audio_frame
 
-OPUS_RATE = 48000
+OPUS_RATE = RATIO * ENGINE_RATE  # 48000
 SAMPLES_48K = OPUS_RATE * FRAME_MS // 1000
 # Behind schedule by more than this (a stalled loop), restart the schedule instead of bursting
 # the backlog at the browser.
@@ -42,11 +45,10 @@ class AgentAudioTrack(MediaStreamTrack):
         super().__init__()
         self._next_frame = next_frame
         self._on_speaking = on_speaking
-        self._resampler = StreamResampler(ENGINE_RATE, OPUS_RATE)
-        self._splitter = FrameSplitter(OPUS_RATE)
-        self._ready: deque[bytes] = deque()  # 48 kHz frames resampled but not yet sent
+        self._upsampler = Upsampler3x()
         self._silence_16k = silence(ENGINE_RATE)
         self._silence_48k = silence(OPUS_RATE)
+        self._ringing = False  # the filter still holds agent audio: silence must run through it
         self._start: float | None = None
         self._ticks = 0
         self._quiet = SPEAKING_HANGOVER_TICKS  # ticks since the last agent frame
@@ -55,9 +57,14 @@ class AgentAudioTrack(MediaStreamTrack):
         self.late_restarts = 0
         self.early_ticks = 0  # ticks run ahead of schedule because an answer became playable
         self._sleep = WakeableSleep()
+        # Audio became playable after the last pull: kept, because a wake that comes while
+        # aiortc's sender is encoding or sending (not inside `recv`'s sleep) would otherwise
+        # be lost and the answer would wait for the next tick (seen: 18 ms on half the turns).
+        self._woken = False
 
     def wake(self) -> None:
         """Agent audio became playable: while quiet, the next tick runs now."""
+        self._woken = True
         self._sleep.wake()
 
     async def recv(self):  # -> av.AudioFrame
@@ -79,7 +86,7 @@ class AgentAudioTrack(MediaStreamTrack):
         if delay > 0:
             if self._quiet == 0:  # mid-answer the schedule rules
                 await asyncio.sleep(delay)
-            elif await self._sleep.sleep(delay):
+            elif self._woken or await self._sleep.sleep(delay):
                 self._start = loop.time() - self._ticks * FRAME_MS / 1000
                 self.early_ticks += 1
         elif delay < -MAX_LATE_S:
@@ -88,6 +95,7 @@ class AgentAudioTrack(MediaStreamTrack):
 
     def next_pcm(self) -> bytes:
         """The next 20 ms of 48 kHz PCM16 for the wire (one tick; `recv` adds the pacing)."""
+        self._woken = False  # this pull sees whatever became playable
         agent = self._next_frame()
         if agent is None:
             self._quiet += 1
@@ -95,15 +103,12 @@ class AgentAudioTrack(MediaStreamTrack):
             self._quiet = 0
             self.agent_frames += 1
         self._track_speaking()
-        # The resampler runs on every tick, silence included (~15 us): soxr hands its output
-        # out in bursts of ~1.5 frames, and only a stream that never stops keeps a frame ready
-        # at every tick. Restarted at each reply, it would leave a 20 ms hole after the first
-        # frame of speech.
-        pcm = self._resampler.process(agent if agent is not None else self._silence_16k)
-        self._ready.extend(self._splitter.push(pcm))
-        # Until the filter's delay has passed (the call's first tick or two) there is no
-        # whole frame yet: the browser gets silence.
-        return self._ready.popleft() if self._ready else self._silence_48k
+        if agent is None and not self._ringing:
+            return self._silence_48k  # the filter's history is all zeros: so is its output
+        # Silence after speech still runs through the filter for one frame: its history
+        # (31 samples) holds the answer's last ~2 ms, which must leave, then go quiet.
+        self._ringing = agent is not None
+        return self._upsampler.process(agent if agent is not None else self._silence_16k)
 
     def _track_speaking(self) -> None:
         if self._quiet == 0 and not self._speaking:
