@@ -173,6 +173,7 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
     caller = ScriptedCaller(plan.base_url, pcm48[0])
     try:
         await caller.start()
+        result["call_id"] = caller.log.call_id  # the worker records the call under this id
         result["setup_ms"] = round((time.monotonic() - started) * 1000, 1)
         index = 0
         while index < len(pcm48) or time.monotonic() - started < plan.duration_s:
@@ -182,13 +183,24 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
                 caller.mic.say(pcm48[line])
             answered = await caller.wait_for(
                 lambda log: log.voice_to_voice_ms is not None, plan.answer_timeout_s + 10)
+            mic = caller.mic
+            voice_end = mic.voice_ended_at
+            media_at = caller.log.first_media_after(voice_end) if answered and voice_end else None
+            voiced_frame = mic.voiced_frame
             result["turns"].append({
                 "line": plan.lines[line],
                 "voice_to_voice_ms": caller.log.voice_to_voice_ms if answered else None,
+                "voice_to_media_ms": None if media_at is None else round(
+                    (media_at - voice_end) * 1000, 1),
+                "first_media_at": media_at,
+                "last_voiced_frame": voiced_frame,
             })
             await caller.wait_for(_agent_quiet, plan.answer_timeout_s + 30)
+            if voiced_frame is not None:  # the frames that timed the endpoint (webrtc_overhead)
+                result["turns"][-1]["sends_after_voice"] = mic.sends_from(voiced_frame, SENDS_KEPT)
             await asyncio.sleep(plan.pause_s)
             index += 1
+        result["inbound_lost"] = await caller.packets_lost_at_server()
         await caller.hang_up()
     except Exception as err:  # noqa: BLE001 - one failed call is a result
         result["error"] = f"{type(err).__name__}: {err}"

@@ -34,6 +34,7 @@ from typing import Any
 from voxline.bench.scenario.exact_overhead import exact_overheads
 from voxline.bench.scenario.schema import Scenario
 from voxline.bench.scenario.stats import active_at, linear_fit, rss_per_call_mib, summarize
+from voxline.bench.scenario.webrtc_overhead import webrtc_overheads
 from voxline.bench.scenario.worker import SERVER_COMPONENTS, answer_ready_before_endpoint
 
 CAPTURE_FRAME_MS = 20.0
@@ -61,9 +62,12 @@ def step_results(
     tails = vad_tails or {}
     estimate = [turn_overhead_ms(t.get("voice_to_media_ms", t["voice_to_voice_ms"]), window_ms,
                                  tails.get(t["line"])) for t in turns]
-    exact = exact_overheads(results, server_turns)
-    method = "exact" if any(v is not None for v in exact) else "estimate"
-    overhead = exact if method == "exact" else estimate
+    if scenario.transport == "webrtc":
+        overhead, method = webrtc_overheads(results, server_turns, estimate)
+    else:
+        exact = exact_overheads(results, server_turns)
+        method = "exact" if any(v is not None for v in exact) else "estimate"
+        overhead = exact if method == "exact" else estimate
     lead = [t["voice_to_voice_ms"] - t["voice_to_media_ms"] for t in turns
             if t.get("voice_to_media_ms") is not None and t["voice_to_voice_ms"] is not None]
     past_window = [None if v is None else round(v - window_ms, 1) for v in v2v]
@@ -167,7 +171,7 @@ def sweep_figures(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _call_detail(result: dict[str, Any]) -> dict[str, Any]:
     keep = ("transport", "setup_ms", "gaps", "gap_ms", "gaps_into_answer_ms", "agent_ticks",
-            "error")
+            "inbound_lost", "error")
     detail = {k: result.get(k) for k in keep if k in result}
     detail["voice_to_voice_ms"] = [t["voice_to_voice_ms"] for t in result["turns"]]
     detail["voice_to_media_ms"] = [t.get("voice_to_media_ms") for t in result["turns"]]
