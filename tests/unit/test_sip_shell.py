@@ -252,3 +252,27 @@ async def test_caller_packets_reach_the_engine_on_arrival_and_a_gap_is_waited_th
         media.close()
         ports.release(port)
         caller.transport.close()
+
+
+async def test_each_answer_opens_a_talkspurt_with_the_marker_and_quiet_ticks_send_silence():
+    caller = await peer()
+    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
+    call = FakeCall()
+    media = MediaSession(call, plan, signalling_host="127.0.0.1")
+    ports = RtpPorts("127.0.0.1", 41000, 41100)
+    port = await ports.bind(media)
+    loud = np.full(320, 4000, dtype="<i2").tobytes()
+    try:
+        for _ in range(2):  # two answers, each followed by quiet ticks
+            call.agent_audio.extend([loud] * 3)
+            for _ in range(10):
+                media.tick()
+        await asyncio.sleep(0.05)
+        sent = [parse_rtp(caller.received.get_nowait()) for _ in range(caller.received.qsize())]
+        assert [p.marker for p in sent].count(True) == 2  # RFC 3551: one per talkspurt
+        assert media.stats.audio_packets_out == 2 * 4  # three frames and the filter's tail
+        assert sent[-1].payload == media._codec.silence and not sent[-1].marker
+    finally:
+        media.close()
+        ports.release(port)
+        caller.transport.close()

@@ -125,6 +125,7 @@ class MediaSession:
         self._queue: deque[bytes] = deque(maxlen=OUT_QUEUE_PACKETS)
         self._to_engine = ToEngine()
         self._speaking = False
+        self._tail_flushed = False  # the agent's last talkspurt ended with its filter tail
         self._octets_out = 0
         self._next_rtcp = 0.0
         self.plan = plan
@@ -298,8 +299,12 @@ class MediaSession:
         pcm = self.call.next_frame()  # exactly once a tick: the engine's playout clock
         if pcm is not None:
             self._queue.extend(self._to_wire.push(pcm))
-        elif self._speaking and not self._queue:
+            self._tail_flushed = False
+        elif self._speaking and not self._queue and not self._tail_flushed:
+            # Once: the filter's tail always holds a few samples, and a flush on every quiet
+            # tick kept the talkspurt open for ever (no marker on the next answer).
             self._queue.extend(self._to_wire.flush())
+            self._tail_flushed = True
         self._send_one()
         now = self._clock()
         if now >= self._next_rtcp:
