@@ -77,6 +77,7 @@ def results(line: CallerLine, script: Script, played: list[_Played]) -> list[Tur
             voice_ended_at_ms=ms(u.last_voiced_at if u else None),
             answer_started_at_ms=ms(entry.answer_at), voice_to_voice_ms=v2v,
             barge_in_after_ms=turn.barge_in_after_ms, note=entry.note,
+            last_voiced_frame=u.last_voiced_frame if u else None,
         )
         if turn.barge_in_after_ms is not None and u is not None and u.first_voiced_at:
             stop = line.agent_stop_after(u.first_voiced_at, STOP_QUIET_S)

@@ -41,6 +41,7 @@ class Utterance:
     started_at: float | None = None  # first frame sent
     first_voiced_at: float | None = None
     last_voiced_at: float | None = None
+    last_voiced_frame: int | None = None  # ...its frame's index in the call (0: the first sent)
     done: asyncio.Event = field(default_factory=asyncio.Event)  # last frame sent
 
 
@@ -196,6 +197,7 @@ class CallerLine:
             utterance.first_voiced_at = now + utterance.first_voiced[1]
         if index == utterance.last_voiced[0]:
             utterance.last_voiced_at = now + utterance.last_voiced[1]
+            utterance.last_voiced_frame = self.frames_sent
         if not self._outgoing:
             utterance.done.set()
         return frame

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +62,7 @@ async def place_call(
     *,
     record_dir: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    on_dialled: Callable[[Dialled], None] | None = None,
     **options,
 ) -> CallResult:
     """Dial `target`, speak the script, return what the caller measured.
@@ -68,6 +70,8 @@ async def place_call(
     Options: twilio_auth_token (else $VOXLINE_TWILIO__AUTH_TOKEN); ice_servers (WebRTC: a list
     of aiortc RTCIceServer, none by default: no STUN server is contacted unless given);
     sip_username / sip_password (digest credentials, used if the server challenges).
+    on_dialled: called with the transport's call once it is up (the bench reads its packets'
+    send times from it).
     Raises TargetError / UnreachableError when no call could be set up; once a call is up,
     a hang-up by the server or the time limit ends it and the result says so."""
     line = CallerLine(RATES.get(transport, 8000), record=record_dir is not None)
@@ -81,6 +85,8 @@ async def place_call(
         if isinstance(err, TimeoutError):
             raise UnreachableError(f"no call set up with {target} in {timeout_s:g} s") from err
         raise
+    if on_dialled is not None:
+        on_dialled(call)
     ended_by, error = "caller", None
     played: list = []
     script_task = asyncio.create_task(converse(line, script, played))

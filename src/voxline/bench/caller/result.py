@@ -17,6 +17,7 @@ class TurnResult:
     barge_in_after_ms: int | None = None  # as scripted: talk over the previous answer
     barge_in_stop_ms: float | None = None  # this turn's first voiced sample -> agent audio stops
     note: str | None = None  # why a figure is missing
+    last_voiced_frame: int | None = None  # the caller frame (0: the call's first) that held it
 
     @property
     def answered(self) -> bool:

@@ -35,6 +35,7 @@ class RtpMedia(asyncio.DatagramProtocol):
         self.sequence_gaps = 0
         self.packets_in = 0
         self.packets_out = 0
+        self.talkspurts_at: list[float] = []  # arrival of each marked packet: audio starts
 
     @property
     def port(self) -> int:
@@ -77,6 +78,8 @@ class RtpMedia(asyncio.DatagramProtocol):
             self.sequence_gaps += (packet.sequence - self._last_seq - 1) & 0xFFFF
         self._last_seq = packet.sequence
         self.packets_in += 1
+        if packet.marker:  # RFC 3551 4.1: the first packet of a talkspurt
+            self.talkspurts_at.append(now)
         self.on_audio(self._decode(packet.payload), now)
 
     def close(self) -> None:

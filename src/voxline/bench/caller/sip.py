@@ -15,6 +15,7 @@ import contextlib
 import secrets
 import socket
 import time
+from array import array
 
 from voxline.bench.caller.errors import TargetError, UnreachableError
 from voxline.bench.caller.line import CallerLine
@@ -66,6 +67,7 @@ class SipCall:
         self.local_tag = new_tag()
         self.setup_ms: float | None = None
         self.final_status: int | None = None
+        self.sent_at = array("d")  # when each RTP packet was sent, by its index in the call
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- the UA core the endpoint calls ---------------------------------------------------------
@@ -198,7 +200,9 @@ class SipCall:
                 await asyncio.sleep(delay)
             elif -delay > MAX_LATE_FRAMES * FRAME_S:
                 base, tick = time.monotonic(), 0
-            self.media.send(self.line.next_frame(time.monotonic()))
+            now = time.monotonic()
+            self.media.send(self.line.next_frame(now))
+            self.sent_at.append(now)
             self.line.sequence_gaps = self.media.sequence_gaps
             tick += 1
 

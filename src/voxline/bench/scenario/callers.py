@@ -224,6 +224,7 @@ def _agent_quiet(log: Any) -> bool:
 async def _sip_call(plan: CallPlan, _audios: list, start_at: float) -> dict[str, Any]:
     """SIP through the caller harness (voxline.bench.caller): its own UAC and paced RTP."""
     from voxline.bench.caller import Script, place_call
+    from voxline.bench.scenario.sip_overhead import caller_turn
 
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     rounds = max(1, math.ceil(plan.duration_s / (8.0 * len(plan.wavs))))  # ~8 s a turn
@@ -234,12 +235,15 @@ async def _sip_call(plan: CallPlan, _audios: list, start_at: float) -> dict[str,
     result: dict[str, Any] = {"transport": "sip", "started_at": started, "turns": []}
     try:
         assert plan.sip_target is not None
+        dialled: list[Any] = []  # the harness's SipCall: its packets' send times
         call = await place_call(plan.sip_target, "sip", script,
-                                timeout_s=plan.duration_s + 60 * len(names))
+                                timeout_s=plan.duration_s + 60 * len(names),
+                                on_dialled=dialled.append)
         result["setup_ms"] = call.setup_ms
         result["gaps"] = call.gaps
-        result["turns"] = [{"line": names[t.index], "voice_to_voice_ms": t.voice_to_voice_ms}
-                           for t in call.turns]
+        result["transport_ref"] = dialled[0].call_id  # the SIP Call-ID: the worker's record
+        result["turns"] = [{"line": names[t.index], "voice_to_voice_ms": t.voice_to_voice_ms,
+                            **caller_turn(dialled[0], t)} for t in call.turns]
         if call.ended_by not in ("caller",):
             result["error"] = f"call ended by {call.ended_by}"
     except Exception as err:  # noqa: BLE001 - one failed call is a result

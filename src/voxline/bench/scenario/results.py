@@ -33,6 +33,7 @@ from typing import Any
 
 from voxline.bench.scenario.exact_overhead import exact_overheads
 from voxline.bench.scenario.schema import Scenario
+from voxline.bench.scenario.sip_overhead import sip_overheads
 from voxline.bench.scenario.stats import active_at, linear_fit, rss_per_call_mib, summarize
 from voxline.bench.scenario.webrtc_overhead import webrtc_overheads
 from voxline.bench.scenario.worker import SERVER_COMPONENTS, answer_ready_before_endpoint
@@ -64,6 +65,8 @@ def step_results(
                                  tails.get(t["line"])) for t in turns]
     if scenario.transport == "webrtc":
         overhead, method = webrtc_overheads(results, server_turns, estimate)
+    elif scenario.transport == "sip":
+        overhead, method = sip_overheads(results, server_turns, estimate)
     else:
         exact = exact_overheads(results, server_turns)
         method = "exact" if any(v is not None for v in exact) else "estimate"

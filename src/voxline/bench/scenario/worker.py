@@ -48,8 +48,9 @@ def worker_env(scenario: Scenario, records_dir: Path, providers: Settings | None
 
 def server_turns(records_dir: Path, skip_first_calls: int = 0) -> list[dict]:
     """Every turn the worker recorded: outcome, latency columns, stamps (ms since its call
-    started), inbound audio positions and the call's transport id, read from its SQLite records
-    after it stopped; the turns of the first `skip_first_calls` calls (warm-up) left out."""
+    started), inbound audio positions, the call's transport id and, over SIP, its `sip_inbound`
+    account (as "inbound"), read from its SQLite records after it stopped; the turns of the
+    first `skip_first_calls` calls (warm-up) left out."""
     path = records_dir / "calls.sqlite"
     if not path.exists():
         return []
@@ -60,6 +61,9 @@ def server_turns(records_dir: Path, skip_first_calls: int = 0) -> list[dict]:
                           "ORDER BY t.call_id, t.turn_index").fetchall()
         first = db.execute("SELECT call_id FROM calls ORDER BY started_at LIMIT ?",
                            (skip_first_calls,)).fetchall()
+        # SIP: how the caller's packets reached the engine (sip_overhead.py)
+        inbound = dict(db.execute("SELECT call_id, data FROM events WHERE kind = 'sip_inbound'"
+                                  ).fetchall())
     skipped = {call_id for (call_id,) in first}
     turns = []
     for call_id, outcome, *figures, stamps, audio, transport_ref in rows:
@@ -69,6 +73,8 @@ def server_turns(records_dir: Path, skip_first_calls: int = 0) -> list[dict]:
         turn.update(zip(SERVER_COMPONENTS, figures))
         turn["stamps_ms"] = _json(stamps) or {}
         turn["audio_ms"] = _json(audio) or {}
+        if call_id in inbound:
+            turn["inbound"] = _json(inbound[call_id])
         turns.append(turn)
     return turns
 
