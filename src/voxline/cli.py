@@ -132,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
     logging.getLogger("voxline").setLevel(logging.INFO)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+    uvicorn.run(create_app(settings, owns_process=True), host=host, port=port, log_level="info",
                 loop=settings.event_loop)
     return 0
 

@@ -197,7 +197,7 @@ async def test_talking_over_the_answer_sends_clear_and_the_agent_stops(
         assert reply.first_agent_audio_at is not None
         # Once 1.5 s of the answer has arrived, speak over it while the agent is talking.
         await until(
-            lambda: caller.media_received * 0.02 >= 1.5
+            lambda: caller.media_frames_received * 0.02 >= 1.5
             and time.monotonic() - caller.agent_voiced_at[-1] < 0.05,
             timeout_s=90,
         )

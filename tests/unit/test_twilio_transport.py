@@ -18,7 +18,12 @@ from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.transports.twilio.audio import AgentAudio, CallerAudio
 from voxline.transports.twilio.marks import PlayoutMarks
 from voxline.session.playout import AudioOut
-from voxline.transports.twilio.sender import LEAD_S, MARK_EVERY_FRAMES, AgentSender
+from voxline.transports.twilio.sender import (
+    FILL_TO_S,
+    MARK_EVERY_FRAMES,
+    REFILL_BELOW_S,
+    AgentSender,
+)
 from voxline.transports.twilio.signature import TwilioSignature, public_url, with_scheme
 from voxline.transports.twilio.twiml import connect_stream, reject_busy
 
@@ -202,33 +207,50 @@ class Wire:
     async def send(self, text: str) -> None:
         self.sent.append(json.loads(text))
 
+    @classmethod
+    def of(cls, sent: list[dict]) -> Wire:
+        wire = cls()
+        wire.sent = list(sent)
+        return wire
+
     def events(self, start: int = 0) -> list[str]:
         return [m["event"] for m in self.sent[start:]]
 
 
-async def test_the_sender_keeps_only_the_lead_ahead_and_marks_every_stretch():
+def _media_frames(wire: Wire) -> list[int]:
+    """20 ms frames carried by each media message sent."""
+    return [len(base64.b64decode(m["media"]["payload"])) // 160
+            for m in wire.sent if m["event"] == "media"]
+
+
+async def test_the_sender_keeps_twilio_between_its_bounds_in_batches_and_marks_every_stretch():
     call, wire = FakeCall(frames=50), Wire()
     sender = AgentSender(call, wire.send, "MZ1")
-    lead_frames = round(LEAD_S / 0.02)
+    fill_frames, refill_frames = round(FILL_TO_S / 0.02), round(REFILL_BELOW_S / 0.02)
     for n in range(80):
         await sender.tick(n * 0.02)
-        sent = wire.events().count("media")
-        # Real time plus the lead: never a flood, never starved while there is audio.
-        if call.queue:
-            assert sent == n + lead_frames, f"tick {n}: {sent} frames sent"
-    media = [m for m in wire.sent if m["event"] == "media"]
-    assert all(len(base64.b64decode(m["media"]["payload"])) == 160 for m in media)
-    assert len(media) == 51  # one second of audio, and the filter's tail in a padded frame
+        # Twilio's buffer after tick n: audio sent minus the n frames played so far.
+        ahead = sum(_media_frames(wire)) - n
+        if call.queue:  # never a flood, never starved while there is audio
+            assert refill_frames <= ahead <= fill_frames, f"tick {n}: {ahead} frames ahead"
+    sizes = _media_frames(wire)
+    assert all(size * 160 == len(base64.b64decode(m["media"]["payload"]))
+               for size, m in zip(sizes, (m for m in wire.sent if m["event"] == "media")))
+    assert sum(sizes) == 51  # one second of audio, and the filter's tail in a padded frame
+    assert sizes[0] == fill_frames  # the first message fills Twilio's buffer at once
+    # Batches: after the first fill, a message carries the frames played since the refill.
+    assert len(sizes) <= 2 + (51 - fill_frames) // (fill_frames - refill_frames - 1)
+    assert sender.messages_sent == len(sizes)
     assert all(m["streamSid"] == "MZ1" for m in wire.sent)
-    # A mark after every MARK_EVERY_FRAMES frames, and one where the agent stopped.
+    # A mark once MARK_EVERY_FRAMES frames have gone out since the last, and where the agent
+    # stopped; marks land between messages, so a stretch is at least that long.
     events = wire.events()
     marks = [i for i, e in enumerate(events) if e == "mark"]
-    assert len(marks) == -(-len(media) // MARK_EVERY_FRAMES)
     assert events[-1] == "mark"
-    assert [events[: i].count("media") for i in marks[:-1]] == [
-        MARK_EVERY_FRAMES * (k + 1) for k in range(len(marks) - 1)
-    ]
-    assert sender.marks.sent_ms == len(media) * 20
+    sent_before = [sum(_media_frames(Wire.of(wire.sent[:i]))) for i in marks]
+    stretches = [b - a for a, b in zip([0, *sent_before], sent_before)]
+    assert all(s >= MARK_EVERY_FRAMES for s in stretches[:-1]) and stretches[-1] > 0
+    assert sender.marks.sent_ms == sum(sizes) * 20
     assert call.pulls >= 80  # the engine's clock was pulled every tick, audio or not
 
 
@@ -245,7 +267,8 @@ async def test_an_answer_that_becomes_playable_between_ticks_is_sent_at_once():
             await asyncio.sleep(0)
         # Sent by the woken tick, not by the next scheduled one (the wake is queued first).
         assert sender.early_ticks == 1
-        assert wire.events().count("media") == round(LEAD_S / 0.02)
+        # One message, filling Twilio's buffer (the answer is only 10 frames).
+        assert _media_frames(wire) == [round(FILL_TO_S / 0.02)]
         call.out.on_playable()  # mid-answer the schedule rules: no second early tick
         for _ in range(5):
             await asyncio.sleep(0)
@@ -270,4 +293,5 @@ async def test_a_barge_in_sends_clear_on_the_next_tick_and_flushes_pending_marks
     assert "media" not in wire.events(mark_at)
     # Twilio echoes the marks the clear dropped: none of them counts as heard.
     assert [sender.acknowledged(n) for n in names[1:]] == ["flushed"] * (len(names) - 1)
-    assert sender.marks.heard_ms == MARK_EVERY_FRAMES * 20
+    first_mark = wire.events().index("mark")
+    assert sender.marks.heard_ms == sum(_media_frames(Wire.of(wire.sent[:first_mark]))) * 20

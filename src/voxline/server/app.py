@@ -27,6 +27,7 @@ from voxline.privacy.audit import AuditLog
 from voxline.privacy.boundary import warm_redaction
 from voxline.providers.registry import Providers, check_names
 from voxline.server.dashboard import Dashboard
+from voxline.server.heap import settle_heap
 from voxline.server.page import render_index
 from voxline.telemetry.hub import Telemetry
 from voxline.telemetry.logs import configure_logging
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 
 
 class ServerState:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, owns_process: bool = False) -> None:
         self.settings = settings
+        self.owns_process = owns_process  # the only app in its process: it may tune the gc
         self.started = time.time()
         self.providers: Providers | None = None
         self.error: str | None = None
@@ -56,6 +58,8 @@ class ServerState:
             await providers.warm(CLINIC_SYSTEM_PROMPT)
             await loop.run_in_executor(None, warm_redaction, self.settings)
             self.providers = providers
+            if self.owns_process:
+                settle_heap()
             self.ready.set()
             log.info("models loaded and warm: ready for calls")
         except Exception as err:  # noqa: BLE001 - reported on /healthz and the page
@@ -84,10 +88,11 @@ def _sip_ended(telemetry: Telemetry, ended: SipCallSummary) -> None:
         telemetry.transport_event(ended.call_id, "sip_inbound", ended.inbound)
 
 
-def create_app(settings: Settings, *, telemetry: Telemetry | None = None) -> Starlette:
+def create_app(settings: Settings, *, telemetry: Telemetry | None = None,
+               owns_process: bool = False) -> Starlette:
     check_names(settings)  # a bad provider name fails here, before the server binds
     configure_logging(settings.telemetry.log_format, settings.telemetry.log_level)
-    state = ServerState(settings)
+    state = ServerState(settings, owns_process=owns_process)
     telemetry = telemetry or Telemetry.from_settings(settings)
     clinic = functools.cache(lambda: AppointmentBook(settings.clinic_db))
     webrtc = WebRTCService(

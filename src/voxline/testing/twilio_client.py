@@ -91,7 +91,8 @@ class TwilioCaller:
         self.played: list[bytes] = []  # PCM16 8 kHz, one 20 ms frame per tick, silence included
         self.play_started_at = 0.0  # time.monotonic() of tick 0
         self.agent_voiced_at: list[float] = []  # arrival of each voiced agent frame
-        self.media_received = 0
+        self.media_received = 0  # media messages from the app
+        self.media_frames_received = 0  # 20 ms frames in them (a message may carry a batch)
         self.marks_received: list[str] = []
         self.marks_echoed: list[str] = []  # played, then echoed
         self.marks_flushed: list[str] = []  # echoed because a clear dropped them
@@ -284,11 +285,16 @@ class TwilioCaller:
             return
         if isinstance(event, tm.PlayMedia):
             self.media_received += 1
+            self.media_frames_received += -(-len(event.payload) // tm.FRAME_BYTES)
             self._queue.append(event.payload)
-            offset = first_voiced_sample(ulaw_decode(event.payload))
-            if offset is not None:
-                self.agent_voiced_at.append(now + offset / tm.RATE)
-                self._heard.set()
+            # One entry per voiced 20 ms frame (a message may carry a batch of them), each
+            # stamped with the arrival time plus where its voice starts within the frame.
+            for start in range(0, len(event.payload), tm.FRAME_BYTES):
+                frame = event.payload[start : start + tm.FRAME_BYTES]
+                offset = first_voiced_sample(ulaw_decode(frame))
+                if offset is not None:
+                    self.agent_voiced_at.append(now + offset / tm.RATE)
+                    self._heard.set()
         elif isinstance(event, tm.PlayMark):
             self.marks_received.append(event.name)
             self._queue.append(event.name)

@@ -82,7 +82,7 @@ class CallerLine:
         return frame
 
     def on_agent_audio(self, pcm: bytes, now: float) -> None:
-        self.frames_received += 1
+        self.frames_received += max(1, len(pcm) // self.frame_bytes)  # a message may batch
         self.playout.push(pcm, now)
         loud = np.flatnonzero(voiced_windows(pcm, self.rate))
         if len(loud) == 0:

@@ -1,14 +1,20 @@
-"""The agent's voice to Twilio: 20 ms mu-law frames, paced in real time, marks, and clear.
+"""The agent's voice to Twilio: mu-law media in batches, paced in real time, marks, and clear.
 
 A ticker on an absolute schedule (tick n at start + n x 20 ms, so sleep jitter never adds up)
 pulls `Call.next_frame()` once per tick; that pull is the engine's clock for its playout count.
 Twilio plays what it is sent as it arrives and buffers the rest, so flooding it would put seconds
-of audio out of reach of a barge-in. The sender keeps only LEAD_S of audio in Twilio's buffer
-(enough to ride out network jitter): while the buffer holds less, it pulls one more frame.
+of audio out of reach of a barge-in.
+
+The sender keeps Twilio's buffer between REFILL_BELOW_S and FILL_TO_S: frames pulled while the
+buffer holds more wait here; once it falls under REFILL_BELOW_S they go out together, topped up
+to FILL_TO_S, in one media message. So a talking agent costs ten messages a second, not fifty
+(every message is a WebSocket frame, a JSON text and a base64 pass on both ends), and the
+caller's playout rides out a stall of the worker's loop of up to REFILL_BELOW_S. A barge-in
+loses nothing by the lead: `clear` drops whatever Twilio still buffers.
 
 While the agent is quiet the ticker's sleep also ends when the engine has audio to play (the
 answer released at the endpoint): that tick runs at once and the schedule restarts from it, so
-the first frame of an answer leaves within the loop's own latency, not up to 20 ms later.
+the first audio of an answer leaves within the loop's own latency, not up to 20 ms later.
 
 After every MARK_EVERY_FRAMES of audio, and where the agent goes quiet, a mark follows the
 audio; Twilio's echoes say what the caller has heard (see marks.py). On barge-in the call
@@ -28,13 +34,15 @@ from voxline.transports.twilio.marks import PlayoutMarks
 from voxline.transports.wakeable_sleep import WakeableSleep
 
 FRAME_S = FRAME_MS / 1000
-# Audio kept queued at Twilio ahead of its playout: absorbs network jitter; a clear drops it.
-LEAD_S = 0.06
+# Twilio's buffer ahead of its playout: refilled when under the first, up to the second. The
+# first absorbs network jitter and loop stalls; the difference is the batch (100 ms a message).
+REFILL_BELOW_S = 0.08
+FILL_TO_S = 0.18
 # A mark every 200 ms of audio: how finely Twilio's echoes locate the playout position.
 MARK_EVERY_FRAMES = 10
 # Behind schedule by more than this (a stalled loop): restart the schedule rather than burst.
 MAX_LATE_S = 0.2
-_SLACK_S = 1e-4  # float sums of 20 ms steps land a hair short of the lead
+_SLACK_S = 1e-4  # float sums of 20 ms steps land a hair short of a bound
 
 Send = Callable[[str], Awaitable[None]]
 
@@ -48,8 +56,10 @@ class AgentSender:
         self.marks = PlayoutMarks()
         self._clear_due = False
         self._buffered_until = 0.0  # loop time at which Twilio will have played all it was sent
+        self._pending: list[bytes] = []  # mu-law frames pulled, not yet sent (Twilio is full)
         self._speaking = False
         self.frames_sent = 0
+        self.messages_sent = 0  # media messages: one carries a batch of frames
         self.clears_sent = 0
         self.late_restarts = 0
         self.early_ticks = 0  # ticks run ahead of schedule because an answer became playable
@@ -88,26 +98,42 @@ class AgentSender:
         if self._clear_due:
             await self._clear(now)
         pcm = self._call.next_frame()  # exactly once a tick, audio or not: the engine's clock
-        while pcm is not None:
-            for frame in self._audio.push(pcm):
-                await self._media(frame, now)
-            if self._buffered_until - now >= LEAD_S - _SLACK_S:
-                break
-            pcm = self._call.next_frame()  # Twilio's buffer is short of the lead: top it up
-        if pcm is None and self._speaking:
+        if pcm is not None:
+            self._pending.extend(self._audio.push(pcm))
+            if self._ahead_s(now) >= REFILL_BELOW_S - _SLACK_S:
+                return  # Twilio holds enough: these frames wait for the next batch
+            while self._ahead_s(now) + self._pending_s() < FILL_TO_S - _SLACK_S:
+                pcm = self._call.next_frame()  # top Twilio's buffer up to FILL_TO_S
+                if pcm is None:
+                    break
+                self._pending.extend(self._audio.push(pcm))
+        elif self._speaking:
             # The agent went quiet (end of a reply, or TTS is behind): send the filter's tail
             # and mark the end, so Twilio's echo says when the caller heard the last of it.
-            for frame in self._audio.flush():
-                await self._media(frame, now)
+            self._pending.extend(self._audio.flush())
+            await self._send_pending(now)
             await self._mark()
             self._speaking = False
+            return
+        await self._send_pending(now)
 
-    async def _media(self, frame: bytes, now: float) -> None:
-        await self._send(media_to_twilio(self._sid, frame))
-        self._buffered_until = max(self._buffered_until, now) + FRAME_S
-        self.frames_sent += 1
+    def _ahead_s(self, now: float) -> float:
+        """Audio sent to Twilio and not yet played."""
+        return max(0.0, self._buffered_until - now)
+
+    def _pending_s(self) -> float:
+        return len(self._pending) * FRAME_S
+
+    async def _send_pending(self, now: float) -> None:
+        if not self._pending:
+            return
+        frames, self._pending = self._pending, []
+        await self._send(media_to_twilio(self._sid, b"".join(frames)))
+        self._buffered_until = max(self._buffered_until, now) + len(frames) * FRAME_S
+        self.frames_sent += len(frames)
+        self.messages_sent += 1
         self._speaking = True
-        self.marks.audio_sent()
+        self.marks.audio_sent(len(frames))
         if self.marks.unmarked_ms >= MARK_EVERY_FRAMES * FRAME_MS:
             await self._mark()
 
@@ -122,6 +148,7 @@ class AgentSender:
         self.clears_sent += 1
         self.marks.cleared()
         self._audio = AgentAudio()  # the filter's history belongs to the audio just dropped
+        self._pending = []
         self._buffered_until = now
         self._speaking = False
 
