@@ -124,8 +124,7 @@ async def measure(seconds: float) -> dict[str, Any]:
         return original_add(packet)
 
     arrivals.add = stamped_add  # type: ignore[method-assign]
-    caller.getReceivers()[0].track  # the remote track exists; its frames are drained below
-    drain = asyncio.ensure_future(_drain(caller.getReceivers()[0].track))
+    drain = asyncio.ensure_future(_drain(caller.getReceivers()[0].track))  # keep it read
     await asyncio.sleep(seconds)
     await caller.close()
     await server.close()
