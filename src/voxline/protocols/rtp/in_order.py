@@ -15,8 +15,9 @@ monotonic clock. The rules:
  3. A packet whose slot was concealed is dropped and counted `late`; one already released (or
     queued) is a `duplicate`.
  4. Nothing arriving (hold, DTX, a stalled network): once the next packet is `stall_after_s`
-    overdue, one fill per packet interval (faded, then comfort noise) keeps the engine's clock
-    running, and no faster. Fills are time the caller did not send, not slots: a packet that
+    overdue (`quiet_stall_after_s` after a slot with no audio: the sender said it went quiet),
+    one fill per packet interval (faded, then comfort noise) keeps the engine's clock running,
+    and no faster. Fills are time the caller did not send, not slots: a packet that
     comes after them is released, and if the sequence jumped the fills cover that many missing
     slots (the same time is never concealed twice).
  5. A jump ahead of more than `max_gap` slots not covered by fills, or a packet more than
@@ -37,7 +38,12 @@ from dataclasses import dataclass
 from voxline.protocols.rtp.conceal import Concealer, Played
 
 GAP_WAIT_S = 0.04  # reordering on real networks is a few ms; loss waits at most this
-STALL_AFTER_S = 0.06  # the next packet this overdue: the caller stopped sending, fill
+# The next packet this overdue: the caller stopped sending, fill. After audio, longer: a sender
+# that stalls mid-speech (a busy host, Wi-Fi) usually sends the late packets in a burst, and
+# fills before them would be time the engine gets twice. After comfort noise or an event
+# packet the sender has said it went quiet: fill soon, so the endpointer hears the silence.
+STALL_AFTER_S = 0.2
+QUIET_STALL_AFTER_S = 0.06
 MAX_GAP = 50  # slots (1 s at 20 ms): a jump past this is a restart, not a loss
 MAX_QUEUED = 50
 MAX_FILLS_PER_TICK = 3  # after a stalled loop: catch up a little, never in a burst
@@ -59,13 +65,16 @@ class InOrderStats:
 class InOrderReceiver:
     def __init__(self, rate: int = 8000, frame_samples: int = 160, *,
                  gap_wait_s: float = GAP_WAIT_S, stall_after_s: float = STALL_AFTER_S,
-                 max_gap: int = MAX_GAP, max_queued: int = MAX_QUEUED, seed: int = 0) -> None:
-        if gap_wait_s < 0 or stall_after_s < 0 or max_gap < 1 or max_queued < 1:
-            raise ValueError("gap_wait_s and stall_after_s must be >= 0, max_gap and "
+                 quiet_stall_after_s: float = QUIET_STALL_AFTER_S, max_gap: int = MAX_GAP,
+                 max_queued: int = MAX_QUEUED, seed: int = 0) -> None:
+        if min(gap_wait_s, stall_after_s, quiet_stall_after_s) < 0 or min(max_gap,
+                                                                          max_queued) < 1:
+            raise ValueError("gap_wait_s and the stall times must be >= 0, max_gap and "
                              "max_queued >= 1")
         self.rate = rate
         self.gap_wait_s = gap_wait_s
         self.stall_after_s = stall_after_s
+        self.quiet_stall_after_s = quiet_stall_after_s
         self.max_gap = max_gap
         self.max_queued = max_queued
         self.stats = InOrderStats()
@@ -150,12 +159,14 @@ class InOrderReceiver:
         return self._concealer.samples / self.rate
 
     def _release(self, now: float) -> list[Played]:
-        out = []
+        out: list[Played] = []
         assert self._next is not None
+        quiet = False
         while self._next in self._queue:
             pcm, _ = self._queue.pop(self._next)
             self._next = (self._next + 1) & 0xFFFF
             self.stats.released += 1
+            quiet = pcm is None
             if pcm is None:
                 self._concealer.forget()
                 out.append(Played(self._concealer.silence(), "silence"))
@@ -164,7 +175,8 @@ class InOrderReceiver:
                 out.append(Played(pcm, "audio"))
         if out:
             self._credit = 0
-            self._fill_at = now + self._interval() + self.stall_after_s
+            stall = self.quiet_stall_after_s if quiet else self.stall_after_s
+            self._fill_at = now + self._interval() + stall
         return out
 
     def _skip(self, slots: int, *, covered: bool) -> None:
