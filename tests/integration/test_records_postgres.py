@@ -63,3 +63,17 @@ def test_upserts_and_dashboard_reads_on_postgresql(engine):
     assert stats["turn_latency_ms"] == {"p50": 420.0, "p95": 420.0, "count": 1}
     detail = queries.call_detail(engine, "pg1")
     assert detail["turns"][0]["transcript"] == "it's [EMAIL]"
+
+
+def test_a_batch_with_one_row_upserted_twice_keeps_the_later_on_postgresql(engine):
+    # Consecutive upserts of one shape go out as one executemany: the same key twice in it
+    # must still apply in order, not fail as a multi-row INSERT ... ON CONFLICT would.
+    migrate.upgrade(engine)
+    now = datetime.now(UTC)
+    batch = [ops.call_row("pg2", "twilio", now, outcome="pending"),
+             ops.call_row("pg2", "twilio", now, outcome="answered")]
+    with engine.begin() as db:
+        apply_ops(db, batch)
+    with engine.connect() as db:
+        assert db.execute(select(calls.c.outcome).where(calls.c.call_id == "pg2")).scalar() \
+            == "answered"
