@@ -1,9 +1,9 @@
 """One step's figures from what the callers, the worker's records and the sampler saw.
 
 Over Twilio the overhead is timed exactly (exact_overhead.py): from the caller's send of the
-frame that completed the endpoint. Where that is not available (SIP and WebRTC callers, whose
-frames the worker does not count one to one), it is estimated, and `overhead_ms` says which
-in `overhead_method`. The estimate, per turn (kept as `overhead_estimate_ms` for comparison):
+frame that completed the endpoint; over SIP and WebRTC likewise (sip_overhead.py,
+webrtc_overhead.py) while the worker's frames are the caller's packets one to one. Where that
+is not available, it is estimated, and `overhead_ms` says which in `overhead_method`. The estimate, per turn (kept as `overhead_estimate_ms` for comparison):
 
     overhead_ms = voice_to_media_ms + CAPTURE_FRAME_MS − endpoint window − VAD tail of the line
 
