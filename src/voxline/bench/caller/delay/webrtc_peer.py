@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from voxline.bench.caller.delay.brain import DelayBrain
 from voxline.testing.asgi_server import serving
 from voxline.transports.webrtc.av_frames import audio_frame, mono_pcm16
+from voxline.transports.webrtc.receive_hold import shorten_audio_hold
 
 RATE = 48000
 FRAME_S = 0.02
@@ -105,6 +106,7 @@ async def webrtc_delay_agent(delay_ms: float, stop_ms: float = 0.0,
                 message = json.loads(await ws.receive_text())
                 if message["type"] == "offer":
                     await pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+                    shorten_audio_hold(pc)  # hears the caller as voxline's server does
                     await pc.setLocalDescription(await pc.createAnswer())
                     await ws.send_text(json.dumps({"type": "answer",
                                                    "sdp": pc.localDescription.sdp}))
