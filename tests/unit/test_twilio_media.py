@@ -202,3 +202,15 @@ def test_media_to_twilio_is_the_compact_json_of_the_message(sid):
         separators=(",", ":"),
     )
     assert tm.media_to_twilio(sid, MULAW) == expected
+
+
+@pytest.mark.parametrize("sid", [SID, "", 'MZ"quoted\\slash', "MZ\u00e9"])
+def test_twilio_media_is_the_compact_json_of_twilios_message(sid):
+    expected = json.dumps(
+        {"event": "media", "sequenceNumber": "7",
+         "media": {"track": "inbound", "chunk": "3", "timestamp": "40",
+                   "payload": base64.b64encode(MULAW).decode()},
+         "streamSid": sid},
+        separators=(",", ":"),
+    )
+    assert tm.twilio_media(7, sid, 3, 40, MULAW) == expected

@@ -325,15 +325,11 @@ def twilio_start(
 
 
 def twilio_media(seq: int, stream_sid: str, chunk: int, timestamp_ms: int, mulaw: bytes) -> str:
-    media = {
-        "track": "inbound",
-        "chunk": str(chunk),
-        "timestamp": str(timestamp_ms),
-        "payload": _b64(mulaw),
-    }
-    return _dump(
-        {"event": "media", "sequenceNumber": str(seq), "media": media, "streamSid": stream_sid}
-    )
+    # Sent 50 times a second per simulated call by the bench's callers: the same text as _dump
+    # makes (numbers and base64 need no JSON escaping), built without it.
+    return (f'{{"event":"media","sequenceNumber":"{seq}","media":{{"track":"inbound",'
+            f'"chunk":"{chunk}","timestamp":"{timestamp_ms}","payload":"{_b64(mulaw)}"}},'
+            f'"streamSid":{_json_string(stream_sid)}}}')
 
 
 def twilio_dtmf(seq: int, stream_sid: str, digit: str) -> str:
