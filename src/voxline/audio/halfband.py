@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxline.audio.pcm import scaled_floats, scaled_to_pcm16
+
 TAPS = 63
 DELAY_16K = (TAPS - 1) // 2  # group delay in 16 kHz samples
 _KAISER_BETA = 5.65  # ~60 dB stop band (Kaiser's formula: 0.1102 x (60 - 8.7))
@@ -34,21 +36,6 @@ _H_MID = _H[DELAY_16K]  # the one odd tap that is not: the centre
 _EVEN_HISTORY = len(_H_EVEN) - 1  # 31
 
 
-def _samples(pcm16: bytes) -> np.ndarray:
-    if len(pcm16) % 2:
-        raise ValueError(f"PCM16 buffer has an odd length ({len(pcm16)} bytes)")
-    return np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
-
-
-def pcm16_bytes(samples: np.ndarray) -> bytes:
-    """Float samples (PCM16 scale) rounded and clipped to PCM16 little-endian."""
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-
-
 class Upsampler2x:
     """8 kHz PCM16 in, 16 kHz PCM16 out, twice the samples of every chunk, at once."""
 
@@ -56,8 +43,8 @@ class Upsampler2x:
         self._history = np.zeros(_EVEN_HISTORY)  # the last 31 input samples
 
     def process(self, pcm16: bytes) -> bytes:
-        x = _samples(pcm16)
-        return _pcm16(self.upsample(x)) if len(x) else b""
+        x = scaled_floats(pcm16)
+        return scaled_to_pcm16(self.upsample(x)) if len(x) else b""
 
     def upsample(self, x: np.ndarray) -> np.ndarray:
         """The same on float samples (PCM16 scale), for callers that decode straight to floats."""
@@ -81,7 +68,7 @@ class Downsampler2x:
         self._odd = False  # the previous chunk had an odd sample count: keep the phase
 
     def process(self, pcm16: bytes) -> bytes:
-        x = _samples(pcm16)
+        x = scaled_floats(pcm16)
         padded = np.concatenate((self._history, x))
         self._history = padded[len(padded) - (TAPS - 1) :]
         phase = 1 if self._odd else 0
@@ -95,7 +82,7 @@ class Downsampler2x:
         odd = padded[phase + 1 :: 2]
         out = np.convolve(even, _H_EVEN, mode="valid")[:kept]
         out += odd[DELAY_16K // 2 : DELAY_16K // 2 + kept] * _H_MID
-        return _pcm16(out)
+        return scaled_to_pcm16(out)
     def flush(self) -> bytes:
         """End of a stretch of audio: the filter's last DELAY_16K samples, then a fresh state."""
         tail = self.process(bytes(2 * DELAY_16K))

@@ -33,6 +33,17 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.rint(np.clip(scaled, -32768.0, 32767.0)).astype(_INT16).tobytes()
 
 
+def scaled_floats(pcm16: bytes) -> np.ndarray:
+    """PCM16 bytes to float64 samples on the PCM16 scale (not normalised): what the fixed-ratio
+    filters (halfband, third_band) work on, so their output rounds straight back."""
+    return _samples(pcm16).astype(np.float64)
+
+
+def scaled_to_pcm16(samples: np.ndarray) -> bytes:
+    """Float samples on the PCM16 scale, rounded to nearest and clipped, to PCM16 bytes."""
+    return np.clip(np.rint(samples), -32768, 32767).astype(_INT16).tobytes()
+
+
 def duration_ms(pcm16: bytes, rate: int) -> float:
     """Duration of a PCM16 mono buffer in milliseconds (a trailing odd byte is ignored)."""
     if rate <= 0:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxline.audio.pcm import scaled_floats, scaled_to_pcm16
+
 RATIO = 3
 TAPS = 96
 PHASE_TAPS = TAPS // RATIO  # 32
@@ -36,16 +38,6 @@ _H = _lowpass()
 _PHASES = [_H[p::RATIO].copy() for p in range(RATIO)]  # tap 3j + p is _PHASES[p][j]
 
 
-def _samples(pcm16: bytes) -> np.ndarray:
-    if len(pcm16) % 2:
-        raise ValueError(f"PCM16 buffer has an odd length ({len(pcm16)} bytes)")
-    return np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
-
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-
-
 class Downsampler3x:
     """48 kHz PCM16 in, 16 kHz PCM16 out: a third of the samples of every chunk, at once.
 
@@ -60,7 +52,7 @@ class Downsampler3x:
         self._left = np.zeros(0)  # input samples short of a whole group of three
 
     def process(self, pcm16: bytes) -> bytes:
-        x = _samples(pcm16)
+        x = scaled_floats(pcm16)
         if len(self._left):
             x = np.concatenate((self._left, x))
         whole = len(x) - len(x) % RATIO
@@ -74,7 +66,7 @@ class Downsampler3x:
             stream = np.concatenate((self._history[p], x[RATIO - 1 - p :: RATIO]))
             out += np.convolve(stream, _PHASES[p], mode="valid")
             self._history[p] = stream[len(stream) - (PHASE_TAPS - 1) :]
-        return _pcm16(out)
+        return scaled_to_pcm16(out)
 
 
 class Upsampler3x:
@@ -84,7 +76,7 @@ class Upsampler3x:
         self._history = np.zeros(PHASE_TAPS - 1)  # the last 31 input samples
 
     def process(self, pcm16: bytes) -> bytes:
-        x = _samples(pcm16)
+        x = scaled_floats(pcm16)
         if not len(x):
             return b""
         padded = np.concatenate((self._history, x))
@@ -93,4 +85,4 @@ class Upsampler3x:
         out = np.empty(RATIO * len(x))
         for p in range(RATIO):
             out[p::RATIO] = np.convolve(padded, RATIO * _PHASES[p], mode="valid")
-        return _pcm16(out)
+        return scaled_to_pcm16(out)

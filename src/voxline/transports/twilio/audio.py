@@ -13,7 +13,8 @@ import numpy as np
 from voxline.audio import halfband
 from voxline.audio.frames import ENGINE_RATE, FrameSplitter
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
-from voxline.audio.halfband import Downsampler2x, Upsampler2x, pcm16_bytes
+from voxline.audio.halfband import Downsampler2x, Upsampler2x
+from voxline.audio.pcm import scaled_to_pcm16
 from voxline.protocols.twilio_media import RATE
 
 assert ENGINE_RATE == 2 * RATE, "the half-band converters do exactly 2:1"
@@ -42,12 +43,12 @@ class CallerAudio:
         if len(mulaw) == _TWILIO_FRAME and self._splitter.empty:
             # Twilio's 20 ms in, one engine frame out: nothing to split.
             return [self._frames.convert(mulaw, self._up)]
-        pcm = pcm16_bytes(self._up.upsample(_ULAW_FLOAT[np.frombuffer(mulaw, dtype=np.uint8)]))
+        pcm = scaled_to_pcm16(self._up.upsample(_ULAW_FLOAT[np.frombuffer(mulaw, dtype=np.uint8)]))
         return self._splitter.push(pcm)
 
 
 class _FrameUpsampler:
-    """Upsampler2x.upsample + pcm16_bytes for one 160-byte mu-law frame, with the same output
+    """Upsampler2x.upsample + scaled_to_pcm16 for one 160-byte mu-law frame, with the same output
     to the bit, in preallocated buffers: the general path allocates nine arrays and goes
     through numpy's Python wrappers, which cost more than the arithmetic at this size (every
     inbound frame of every phone call comes through here)."""
