@@ -4,6 +4,7 @@ does with RTP from the caller and from anyone else."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 
@@ -141,6 +142,21 @@ def tone(ms: int = 20) -> bytes:
     return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
 
 
+@contextlib.asynccontextmanager
+async def bound_media(call: FakeCall, caller: Peer):
+    """A MediaSession for `call` talking to `caller`, bound to a port; all closed afterwards."""
+    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
+    media = MediaSession(call, plan, signalling_host="127.0.0.1")
+    ports = RtpPorts("127.0.0.1", 41000, 41100)
+    port = await ports.bind(media)
+    try:
+        yield media, port
+    finally:
+        media.close()
+        ports.release(port)
+        caller.transport.close()
+
+
 async def test_media_is_symmetric_ignores_strangers_and_delivers_keys():
     caller, stranger = await peer(), await peer()
     plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
@@ -188,50 +204,37 @@ async def test_media_is_symmetric_ignores_strangers_and_delivers_keys():
 
 
 async def test_an_answer_released_between_ticks_leaves_at_once():
-    caller = await peer()
-    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
-    call = FakeCall()
-    media = MediaSession(call, plan, signalling_host="127.0.0.1")
-    ports = RtpPorts("127.0.0.1", 41000, 41100)
-    port = await ports.bind(media)
-    running = asyncio.create_task(media.run())
-    try:
-        await asyncio.sleep(0.05)  # idle ticks: comfort silence only
-        assert media.stats.audio_packets_out == 0
-        call.agent_audio.extend([bytes(640)] * 5)
-        media.wake()  # what the call's AudioOut does when the endpoint releases an answer
-        for _ in range(5):
-            await asyncio.sleep(0)
-        assert media.early_ticks == 1 and media.stats.audio_packets_out == 1
-        media.wake()  # mid-answer the 20 ms schedule rules
-        for _ in range(5):
-            await asyncio.sleep(0)
-        assert media.early_ticks == 1
-    finally:
-        running.cancel()
-        media.close()
-        ports.release(port)
-        caller.transport.close()
+    caller, call = await peer(), FakeCall()
+    async with bound_media(call, caller) as (media, _port):
+        running = asyncio.create_task(media.run())
+        try:
+            await asyncio.sleep(0.05)  # idle ticks: comfort silence only
+            assert media.stats.audio_packets_out == 0
+            call.agent_audio.extend([bytes(640)] * 5)
+            media.wake()  # what the call's AudioOut does when the endpoint releases an answer
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert media.early_ticks == 1 and media.stats.audio_packets_out == 1
+            media.wake()  # mid-answer the 20 ms schedule rules
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert media.early_ticks == 1
+        finally:
+            running.cancel()
 
 
 async def test_caller_packets_reach_the_engine_on_arrival_and_a_gap_is_waited_then_concealed():
-    caller = await peer()
-    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
-    call = FakeCall()
-    media = MediaSession(call, plan, signalling_host="127.0.0.1")
-    ports = RtpPorts("127.0.0.1", 41000, 41100)
-    port = await ports.bind(media)
+    caller, call = await peer(), FakeCall()
+    async with bound_media(call, caller) as (media, port):
+        def send(seq: int) -> None:
+            packet = RtpPacket(0, seq, seq * 160, 77, ulaw_encode(tone()))
+            caller.transport.sendto(packet.to_bytes(), ("127.0.0.1", port))
 
-    def send(seq: int) -> None:
-        caller.transport.sendto(RtpPacket(0, seq, seq * 160, 77, ulaw_encode(tone())).to_bytes(),
-                                ("127.0.0.1", port))
+        async def frames(n: int) -> None:
+            async with asyncio.timeout(2):
+                while len(call.frames) < n:
+                    await asyncio.sleep(0.001)
 
-    async def frames(n: int) -> None:
-        async with asyncio.timeout(2):
-            while len(call.frames) < n:
-                await asyncio.sleep(0.001)
-
-    try:
         for seq in range(3):
             send(seq)
         await frames(3)  # no tick ran: each packet was handed on as it came
@@ -248,21 +251,12 @@ async def test_caller_packets_reach_the_engine_on_arrival_and_a_gap_is_waited_th
         summary = media.inbound_summary()
         assert (summary["concealed"], summary["late"], summary["released"]) == (1, 1, 4)
         assert summary["exact_until_ms"] == 60  # three frames were the caller's packets 0-2
-    finally:
-        media.close()
-        ports.release(port)
-        caller.transport.close()
 
 
 async def test_each_answer_opens_a_talkspurt_with_the_marker_and_quiet_ticks_send_silence():
-    caller = await peer()
-    plan = AudioPlan(0, "PCMU", 101, "127.0.0.1", caller.port, "sendrecv", 0)
-    call = FakeCall()
-    media = MediaSession(call, plan, signalling_host="127.0.0.1")
-    ports = RtpPorts("127.0.0.1", 41000, 41100)
-    port = await ports.bind(media)
-    loud = np.full(320, 4000, dtype="<i2").tobytes()
-    try:
+    caller, call = await peer(), FakeCall()
+    async with bound_media(call, caller) as (media, _port):
+        loud = np.full(320, 4000, dtype="<i2").tobytes()
         for _ in range(2):  # two answers, each followed by quiet ticks
             call.agent_audio.extend([loud] * 3)
             for _ in range(10):
@@ -272,7 +266,3 @@ async def test_each_answer_opens_a_talkspurt_with_the_marker_and_quiet_ticks_sen
         assert [p.marker for p in sent].count(True) == 2  # RFC 3551: one per talkspurt
         assert media.stats.audio_packets_out == 2 * 4  # three frames and the filter's tail
         assert sent[-1].payload == media._codec.silence and not sent[-1].marker
-    finally:
-        media.close()
-        ports.release(port)
-        caller.transport.close()
