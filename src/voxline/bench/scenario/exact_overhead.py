@@ -35,12 +35,18 @@ def exact_overheads(results: list[dict[str, Any]], server_turns: list[dict[str, 
                     ) -> list[float | None]:
     """One figure per caller turn, in the order of the calls' turns; None where the caller
     or the worker lacks what it needs (not the Twilio caller, no answer, no record)."""
-    by_call: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for turn in server_turns:
-        if turn.get("transport_ref"):
-            by_call[turn["transport_ref"]].append(turn)
+    by_call = turns_by(server_turns, "transport_ref")
     return [turn_overhead(turn, by_call.get(result.get("call_sid") or "", []))
             for result in results for turn in result["turns"]]
+
+
+def turns_by(server_turns: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """The worker's turns grouped by the call id a caller can name (`key` of each record)."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for turn in server_turns:
+        if turn.get(key):
+            grouped[turn[key]].append(turn)
+    return grouped
 
 
 def turn_overhead(turn: dict[str, Any], server: list[dict[str, Any]]) -> float | None:

@@ -20,10 +20,9 @@ Joined by the SIP Call-ID (the call record's `transport_ref`).
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
 from typing import Any
 
-from voxline.bench.scenario.exact_overhead import turn_overhead
+from voxline.bench.scenario.exact_overhead import turn_overhead, turns_by
 
 SENDS_KEPT = 150  # send times kept per turn from the last voiced packet on: past the window
 
@@ -48,10 +47,7 @@ def sip_overheads(results: list[dict[str, Any]], server_turns: list[dict[str, An
     """One figure per caller turn, in the order of the calls' turns (as `estimate` is), and
     the method: exact where the worker's frames were the caller's packets one to one, the
     estimate for the other turns, None where neither has a figure."""
-    by_call: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for turn in server_turns:
-        if turn.get("transport_ref"):
-            by_call[turn["transport_ref"]].append(turn)
+    by_call = turns_by(server_turns, "transport_ref")
     out: list[float | None] = []
     estimated = 0
     for result in results:

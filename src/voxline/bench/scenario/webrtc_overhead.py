@@ -21,10 +21,9 @@ packet) and the worker's 3:1 filter (~1 ms). Both are in voice_to_voice_ms.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from voxline.bench.scenario.exact_overhead import turn_overhead
+from voxline.bench.scenario.exact_overhead import turn_overhead, turns_by
 
 
 def webrtc_overheads(results: list[dict[str, Any]], server_turns: list[dict[str, Any]],
@@ -32,9 +31,7 @@ def webrtc_overheads(results: list[dict[str, Any]], server_turns: list[dict[str,
     """One figure per caller turn, in the order of the calls' turns (as `estimate` is), and
     the method: exact where the call lost no packet, the estimate for the turns of a call that
     did (or whose loss is unknown), None where neither has a figure."""
-    by_call: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for turn in server_turns:
-        by_call[turn["call_id"]].append(turn)
+    by_call = turns_by(server_turns, "call_id")
     out: list[float | None] = []
     estimated = 0
     for result in results:
