@@ -163,6 +163,17 @@ def test_agent_audio_becomes_160_byte_mulaw_frames_and_flush_keeps_the_tail():
     assert _rms(ulaw_decode(b"".join(frames[5:20]))) == pytest.approx(8000 / np.sqrt(2), rel=0.05)
 
 
+def test_agent_audio_in_batches_is_the_same_bytes_as_frame_by_frame():
+    # The sender converts what it sends in one go: the batch must not change a sample.
+    pcm = _tone(16000, 0.5)
+    one_by_one = AgentAudio()
+    frames = [f for i in range(0, len(pcm), 640) for f in one_by_one.push(pcm[i : i + 640])]
+    batched = AgentAudio()
+    batches = [f for i in range(0, len(pcm), 3200) for f in batched.push(pcm[i : i + 3200])]
+    assert batches == frames
+    assert batched.flush() == one_by_one.flush()
+
+
 # -- marks ----------------------------------------------------------------------------------------
 
 

@@ -83,7 +83,8 @@ class AgentAudio:
         self._splitter = FrameSplitter(RATE)
 
     def push(self, pcm16: bytes) -> list[bytes]:
-        return [ulaw_encode(f) for f in self._splitter.push(self._down.process(pcm16))]
+        """Any number of 16 kHz samples in (a batch of frames costs little more than one)."""
+        return _encoded_frames(self._splitter.push(self._down.process(pcm16)))
 
     def flush(self) -> list[bytes]:
         """The agent stopped: what the filter still holds, the last frame padded with silence.
@@ -92,4 +93,12 @@ class AgentAudio:
         tail = self._splitter.flush()
         if tail is not None:
             frames.append(tail)
-        return [ulaw_encode(f) for f in frames]
+        return _encoded_frames(frames)
+
+
+def _encoded_frames(pcm_frames: list[bytes]) -> list[bytes]:
+    """8 kHz PCM16 frames to mu-law frames, in one table lookup (mu-law is a byte a sample)."""
+    if not pcm_frames:
+        return []
+    mulaw = ulaw_encode(b"".join(pcm_frames))
+    return [mulaw[i : i + _TWILIO_FRAME] for i in range(0, len(mulaw), _TWILIO_FRAME)]

@@ -10,7 +10,9 @@ buffer holds more wait here; once it falls under REFILL_BELOW_S they go out toge
 to FILL_TO_S, in one media message. So a talking agent costs ten messages a second, not fifty
 (every message is a WebSocket frame, a JSON text and a base64 pass on both ends), and the
 caller's playout rides out a stall of the worker's loop of up to REFILL_BELOW_S. A barge-in
-loses nothing by the lead: `clear` drops whatever Twilio still buffers.
+loses nothing by the lead: `clear` drops whatever Twilio still buffers. The engine's frames wait
+as PCM and are converted a batch at a time, when they go: numpy's fixed cost per call, not the
+arithmetic, is most of what a 20 ms frame's resampling and mu-law encoding cost.
 
 While the agent is quiet the ticker's sleep also ends when the engine has audio to play (the
 answer released at the endpoint): that tick runs at once and the schedule restarts from it, so
@@ -56,7 +58,7 @@ class AgentSender:
         self.marks = PlayoutMarks()
         self._clear_due = False
         self._buffered_until = 0.0  # loop time at which Twilio will have played all it was sent
-        self._pending: list[bytes] = []  # mu-law frames pulled, not yet sent (Twilio is full)
+        self._pending: list[bytes] = []  # engine frames pulled, not yet sent (Twilio is full)
         self._speaking = False
         self.frames_sent = 0
         self.messages_sent = 0  # media messages: one carries a batch of frames
@@ -99,19 +101,18 @@ class AgentSender:
             await self._clear(now)
         pcm = self._call.next_frame()  # exactly once a tick, audio or not: the engine's clock
         if pcm is not None:
-            self._pending.extend(self._audio.push(pcm))
+            self._pending.append(pcm)
             if self._ahead_s(now) >= REFILL_BELOW_S - _SLACK_S:
                 return  # Twilio holds enough: these frames wait for the next batch
             while self._ahead_s(now) + self._pending_s() < FILL_TO_S - _SLACK_S:
                 pcm = self._call.next_frame()  # top Twilio's buffer up to FILL_TO_S
                 if pcm is None:
                     break
-                self._pending.extend(self._audio.push(pcm))
+                self._pending.append(pcm)
         elif self._speaking:
             # The agent went quiet (end of a reply, or TTS is behind): send the filter's tail
             # and mark the end, so Twilio's echo says when the caller heard the last of it.
-            self._pending.extend(self._audio.flush())
-            await self._send_pending(now)
+            await self._send_pending(now, with_tail=True)
             await self._mark()
             self._speaking = False
             return
@@ -124,10 +125,15 @@ class AgentSender:
     def _pending_s(self) -> float:
         return len(self._pending) * FRAME_S
 
-    async def _send_pending(self, now: float) -> None:
-        if not self._pending:
+    async def _send_pending(self, now: float, with_tail: bool = False) -> None:
+        """Send the waiting frames as one media message; `with_tail` adds what the converter
+        still holds (the agent went quiet)."""
+        pcm, self._pending = b"".join(self._pending), []
+        frames = self._audio.push(pcm) if pcm else []
+        if with_tail:
+            frames += self._audio.flush()
+        if not frames:
             return
-        frames, self._pending = self._pending, []
         await self._send(media_to_twilio(self._sid, b"".join(frames)))
         self._buffered_until = max(self._buffered_until, now) + len(frames) * FRAME_S
         self.frames_sent += len(frames)
