@@ -46,17 +46,3 @@ def test_empty_chunks_give_nothing_and_change_nothing():
     down = Downsampler2x()
     assert down.process(b"") == b""
     assert len(down.process(bytes(2 * TAPS))) == 2 * (TAPS // 2 + 1)  # 32 samples
-
-
-def test_twilio_inbound_fast_path_equals_decode_then_convert():
-    """CallerAudio decodes mu-law straight to floats and skips the splitter for whole 20 ms
-    payloads: the frames are those of decode -> upsample -> split, odd payload sizes included."""
-    from voxline.audio.frames import FrameSplitter
-    from voxline.audio.g711 import ulaw_decode
-    from voxline.transports.twilio.audio import CallerAudio
-
-    fast, up, splitter = CallerAudio(), Upsampler2x(), FrameSplitter(16000)
-    rng = np.random.default_rng(3)
-    for size in [160] * 5 + [37, 160, 283, 160, 160, 1, 159, 160]:
-        mulaw = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
-        assert fast.push(mulaw) == splitter.push(up.process(ulaw_decode(mulaw)))

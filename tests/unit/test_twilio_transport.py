@@ -14,6 +14,7 @@ from collections import deque
 import numpy as np
 import pytest
 
+from voxline.audio.frames import FrameSplitter
 from voxline.audio.g711 import ulaw_decode, ulaw_encode
 from voxline.transports.twilio.audio import AgentAudio, CallerAudio
 from voxline.transports.twilio.marks import PlayoutMarks
@@ -144,13 +145,22 @@ def _rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(samples**2)))
 
 
-def test_caller_audio_becomes_20ms_frames_at_16k_and_keeps_its_level():
+def test_caller_audio_becomes_20ms_frames_at_8k_and_keeps_its_level():
     mulaw = ulaw_encode(_tone(8000, 1.0))
     caller = CallerAudio()
     frames = [f for i in range(0, len(mulaw), 160) for f in caller.push(mulaw[i : i + 160])]
-    assert len(frames) == 50 and all(len(f) == 640 for f in frames)  # one out per one in
+    assert len(frames) == 50 and all(len(f) == 320 for f in frames)  # one out per one in
     middle = b"".join(frames[10:40])
     assert _rms(middle) == pytest.approx(8000 / np.sqrt(2), rel=0.05)
+
+
+def test_caller_audio_of_any_payload_size_is_the_decoded_audio_in_whole_frames():
+    # Whole 20 ms payloads skip the splitter; odd sizes go through it: the same audio either way.
+    caller, splitter = CallerAudio(), FrameSplitter(8000)
+    rng = np.random.default_rng(3)
+    for size in [160] * 5 + [37, 160, 283, 160, 160, 1, 159, 160]:
+        mulaw = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        assert caller.push(mulaw) == splitter.push(ulaw_decode(mulaw))
 
 
 def test_agent_audio_becomes_160_byte_mulaw_frames_and_flush_keeps_the_tail():

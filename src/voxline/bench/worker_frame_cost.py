@@ -7,15 +7,17 @@ no sockets (perf_counter_ns over batches of frames, medians of batches):
   ws_receive      the WebSocket frame of one Twilio `media` message parsed the way uvicorn's
                   websockets implementation parses it (websockets' sans-IO Protocol)
   twilio_parse    that message's text to a `Media` event (JSON, base64, fields)
-  caller_audio    mu-law -> 16 kHz PCM16 (CallerAudio.push: table decode, half-band upsampler)
-  vad_endpointer  webrtcvad on the frame and the endpointing state machine
+  caller_audio    mu-law -> 8 kHz PCM16 (CallerAudio.push: one table lookup; phone audio stays
+                  at 8 kHz in the engine)
+  vad_endpointer  webrtcvad on the 8 kHz frame and the endpointing state machine
   engine_to_deepgram  the frame's way from the transport to the Deepgram socket on the
                   worker's loop (uvloop when installed): the Call's inbound queue (transport ->
                   engine task), DeepgramStream.push (replay ring, send batching), its send queue
                   (-> the socket's sender task) and the message framed by websockets' sans-IO
                   client Protocol (masking included); an 80 ms message counts a quarter a frame
-  agent_media     one outbound mu-law `media` message while the agent speaks (AgentAudio.push,
-                  JSON + base64), not paid while it is silent
+  agent_media     20 ms of agent audio to Twilio while the agent speaks, sent as the sender
+                  sends it: 100 ms a `media` message (AgentAudio.push on the batch, JSON +
+                  base64), not paid while it is silent
 
 The per-stage figures add up to the Python work of one call's frame; what they leave out is the
 kernel's side of the sockets (one recv for Twilio, one send per Deepgram message) and uvicorn's
@@ -38,7 +40,8 @@ import numpy as np
 from voxline.audio.frames import ENGINE_RATE
 from voxline.audio.g711 import ulaw_encode
 from voxline.protocols.twilio_media import media_to_twilio, parse_from_twilio, twilio_media
-from voxline.transports.twilio.audio import AgentAudio, CallerAudio
+from voxline.transports.twilio.audio import CALLER_RATE, AgentAudio, CallerAudio
+from voxline.transports.twilio.sender import FILL_TO_S, FRAME_S, REFILL_BELOW_S
 
 FRAMES = 500  # one batch: 10 s of one call's audio
 BATCHES = 30
@@ -123,7 +126,7 @@ def stage_vad_endpointer(frames: list[bytes]) -> dict[str, float]:
     from voxline.vad.endpointing import Endpointer
 
     settings = Settings()
-    vad = make_detector("webrtc", ENGINE_RATE)
+    vad = make_detector("webrtc", CALLER_RATE)
     endpointer = Endpointer(settings.endpointing.config())
 
     def batch() -> None:
@@ -143,7 +146,7 @@ async def _loop_hops(frames: list[bytes]) -> dict[str, float]:
     from voxline.session.call import INBOUND_QUEUE_FRAMES
 
     stream = DeepgramStream(
-        "ws://127.0.0.1:9/v1/listen", name="deepgram/bench", api_key="k", rate=ENGINE_RATE,
+        "ws://127.0.0.1:9/v1/listen", name="deepgram/bench", api_key="k", rate=CALLER_RATE,
         encoding="linear16", provider_endpointing=False,
     )
     queue = stream._socket._queue
@@ -185,13 +188,16 @@ async def _loop_hops(frames: list[bytes]) -> dict[str, float]:
     return {"median_us": round(statistics.median(times), 2), "min_us": round(times[0], 2)}
 
 
+REFILL_BATCH_S = FILL_TO_S - REFILL_BELOW_S  # what one media message carries mid-answer
+
+
 def stage_agent_media(frames: list[bytes]) -> dict[str, float]:
     audio = AgentAudio()
+    step = round(REFILL_BATCH_S / FRAME_S)
 
     def batch() -> None:
-        for f in frames:
-            for m in audio.push(f):
-                media_to_twilio(SID, m)
+        for i in range(0, len(frames), step):
+            media_to_twilio(SID, b"".join(audio.push(b"".join(frames[i : i + step]))))
 
     return _per_frame_us(batch)
 
@@ -208,13 +214,14 @@ def _loop() -> asyncio.AbstractEventLoop:
 def main() -> None:
     messages = _twilio_messages()
     frames16 = _speechlike(FRAMES, ENGINE_RATE)
+    frames8 = _speechlike(FRAMES, CALLER_RATE)
     loop = _loop()
     stages = {
         "ws_receive": stage_ws_receive(messages),
         "twilio_parse": stage_twilio_parse(messages),
         "caller_audio": stage_caller_audio(messages),
-        "vad_endpointer": stage_vad_endpointer(frames16),
-        "engine_to_deepgram": loop.run_until_complete(_loop_hops(frames16)),
+        "vad_endpointer": stage_vad_endpointer(frames8),
+        "engine_to_deepgram": loop.run_until_complete(_loop_hops(frames8)),
     }
     inbound_total = sum(s["median_us"] for s in stages.values())
     stages["agent_media"] = stage_agent_media(frames16)

@@ -1,7 +1,8 @@
 """The per-call turn engine, shared by every transport.
 
-A transport hands in caller audio (`receive`, 20 ms PCM16 frames at 16 kHz) and pulls agent
-audio (`next_frame`, once per 20 ms, silence when it returns None). In between:
+A transport hands in caller audio (`receive`, 20 ms PCM16 frames at 16 kHz, or at 8 kHz as a
+phone line carries it) and pulls agent audio (16 kHz, `next_frame`, once per 20 ms, silence
+when it returns None). In between:
 
     frame ─► STT stream (always) ─► VAD ─► Endpointer ─► events
       SpeechStarted   : the caller talks. If the agent is answering, that is a barge-in: outbound
@@ -38,6 +39,7 @@ from voxline.agent.prompts import CLINIC_SYSTEM_PROMPT
 from voxline.agent.speech_text import speakable
 from voxline.agent.tools import Toolbox
 from voxline.audio.frames import ENGINE_RATE
+from voxline.audio.halfband import Upsampler2x
 from voxline.config import Settings
 from voxline.privacy.boundary import PrivacyBoundary, call_vault
 from voxline.privacy.recording import CallRecording
@@ -65,6 +67,10 @@ log = logging.getLogger(__name__)
 # One second of caller audio may wait for the engine; past that the oldest is dropped and
 # counted (a stalled loop must not turn into ever-growing delay).
 INBOUND_QUEUE_FRAMES = 50
+# What `receive` takes: the engine's rate, or telephone audio as it comes off the line (the
+# VADs and the STT providers take 8 kHz; a 2:1 upsampling of every phone frame on the loop
+# would cost more than the rest of its inbound path).
+CALLER_RATES = (ENGINE_RATE, 8000)
 APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
 # Said while a tool runs longer than FILLER_AFTER_S, so the caller does not hear dead air.
 FILLER = "One moment, let me check."
@@ -125,7 +131,10 @@ class Call:
         caller: str | None = None,
         transport_ref: str | None = None,
         vault: CallVault | None = None,
+        caller_rate: int = ENGINE_RATE,
     ) -> None:
+        if caller_rate not in CALLER_RATES:
+            raise ValueError(f"caller audio at {caller_rate} Hz: the engine takes {CALLER_RATES}")
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.transport = transport
         self.caller = caller  # the caller's address or number, as the transport knows it
@@ -142,11 +151,14 @@ class Call:
         self.privacy = PrivacyBoundary(vault if vault is not None else call_vault(settings))
         # Both sides to disk when privacy.recording asks for it (off by default).
         self.recording = CallRecording.for_call(settings, self.call_id, ENGINE_RATE)
+        # Phone audio stays at 8 kHz through VAD and STT; only a recording needs it at 16.
+        self.caller_rate = caller_rate
+        self._recorded_caller = Upsampler2x() if caller_rate != ENGINE_RATE else None
         self.records = TurnLog()  # the newest turns; all of them go to observers
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
         self.dtmf_digits: list[str] = []  # keys the caller pressed, in order
-        self._vad = vad or make_detector(settings.endpointing.vad, ENGINE_RATE)
+        self._vad = vad or make_detector(settings.endpointing.vad, caller_rate)
         self._endpointer = Endpointer(settings.endpointing.config())
         self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue(INBOUND_QUEUE_FRAMES)
         self._observers: list[Observer] = []
@@ -169,13 +181,14 @@ class Call:
         self._observers.append(observer)
 
     def receive(self, frame: bytes) -> None:
-        """Hand in one 20 ms frame of caller audio (PCM16, 16 kHz). Never blocks."""
+        """Hand in one 20 ms frame of caller audio (PCM16 at `caller_rate`). Never blocks."""
         if self._inbound.full():
             self._inbound.get_nowait()
             self.dropped_frames += 1
         self._inbound.put_nowait(frame)
         if self.recording is not None:
-            self.recording.caller(frame)
+            up = self._recorded_caller
+            self.recording.caller(frame if up is None else up.process(frame))
 
     def next_frame(self) -> bytes | None:
         """The next 20 ms of agent audio, or None for silence. Call once per 20 ms."""
@@ -227,7 +240,7 @@ class Call:
             )
 
     async def _run(self) -> list[TurnRecord]:
-        self._stt = await self.providers.stt.open_stream(ENGINE_RATE)
+        self._stt = await self.providers.stt.open_stream(self.caller_rate)
         if self.settings.endpointing.source == "provider" and hasattr(self._stt, "on_endpoint"):
             self._provider_endpoints = True
             self._stt.on_endpoint = self._on_provider_endpoint

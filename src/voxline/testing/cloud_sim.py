@@ -93,11 +93,15 @@ def whisper_transcripts() -> Callable[[bytes, int], str]:
     """A transcript source for arbitrary caller audio: the local whisper, run by the server."""
     import numpy as np
 
+    from voxline.audio.frames import ENGINE_RATE
+    from voxline.audio.resample import resample
     from voxline.providers.local.whisper import WhisperSTT
 
     whisper = WhisperSTT()
 
     def transcribe(pcm: bytes, rate: int) -> str:
+        if rate != ENGINE_RATE:  # a phone call's 8 kHz: Whisper takes 16
+            pcm = resample(pcm, rate, ENGINE_RATE)
         samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         return whisper.decode(samples).text
 

@@ -45,8 +45,9 @@ from voxline.vad import (
 
 log = logging.getLogger(__name__)
 
-VAD_RATE = 16000
-FRAME = VAD_RATE // 50 * 2  # one 20 ms PCM16 frame at 16 kHz
+# webrtcvad's rates: audio at one of them is heard as sent, any other is resampled to 16 kHz.
+VAD_RATES = (8000, 16000, 32000, 48000)
+RESAMPLED_RATE = 16000
 INTERIM_EVERY_S = 0.8  # Deepgram sends interim results about every second
 WORDS_PER_S = 2.5  # how fast a scripted transcript is revealed in interim results
 DROP_AFTER_S = 1.0  # DROP_MID_STREAM: audio received before the connection is cut
@@ -174,13 +175,16 @@ class _Session:
         self.server, self.ws, self.params, self.fault = server, ws, params, fault
         self.loop = asyncio.get_running_loop()
         self.request_id = str(uuid.uuid4())
-        self.vad = make_detector("webrtc", rate=VAD_RATE)
+        rate = params.sample_rate
+        self.vad_rate = rate if rate in VAD_RATES else RESAMPLED_RATE  # of utterance audio too
+        self.vad = make_detector("webrtc", rate=self.vad_rate)
+        self.frame_bytes = self.vad_rate // 50 * 2  # 20 ms of PCM16
         window = params.endpointing_ms or params.utterance_end_ms or 1000
         config = EndpointingConfig(min_speech_ms=100, trailing_silence_ms=window)
         self.endpointer = Endpointer(config)
-        self.resampler = StreamResampler(params.sample_rate, VAD_RATE)
+        self.resampler = StreamResampler(rate, self.vad_rate) if rate != self.vad_rate else None
         self.odd = b""
-        self.pcm = bytearray()  # 16 kHz audio not yet a whole frame
+        self.pcm = bytearray()  # audio at vad_rate not yet a whole frame
         self.received = 0  # samples at the client's rate
         self.frames = 0
         self.recent: deque[tuple[float, bytes]] = deque(maxlen=15)  # pre-roll for utterances
@@ -261,10 +265,11 @@ class _Session:
             log.info("DeepgramServer: dropping the connection (fault injection)")
             self.ws.transport.abort()
             return False
-        self.pcm += self.resampler.process(pcm)
-        while len(self.pcm) >= FRAME:
-            frame = bytes(self.pcm[:FRAME])
-            del self.pcm[:FRAME]
+        self.pcm += pcm if self.resampler is None else self.resampler.process(pcm)
+        size = self.frame_bytes
+        while len(self.pcm) >= size:
+            frame = bytes(self.pcm[:size])
+            del self.pcm[:size]
             self._frame(frame)
         return True
 
@@ -331,7 +336,7 @@ class _Session:
 
             async def text() -> str:
                 try:
-                    said = await asyncio.to_thread(fn, audio, VAD_RATE)
+                    said = await asyncio.to_thread(fn, audio, self.vad_rate)
                 finally:
                     self.interim_pending = False
                 return self._results(
@@ -377,7 +382,7 @@ class _Session:
         audio = bytes(utt.audio)
 
         async def text() -> str:
-            said = scripted if fn is None else await asyncio.to_thread(fn, audio, VAD_RATE)
+            said = scripted if fn is None else await asyncio.to_thread(fn, audio, self.vad_rate)
             self.server.finals.append(said)
             confidence = self.server._next_confidence() if said.strip() else 0.0
             return self._results(

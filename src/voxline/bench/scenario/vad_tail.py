@@ -3,8 +3,8 @@
 The caller times `voice_to_voice_ms` from its last sample above −40 dBFS; the worker's
 endpoint window starts at the end of the VAD's last voiced frame, which for webrtcvad comes
 a little later (the quiet tail of the last word). That tail is fixed per line and VAD, so it
-is found here by running the worker's own Twilio inbound path (mu-law, half-band 8 → 16 kHz)
-and VAD + endpointer over the line, and subtracted with the window: what is left of
+is found here by running the worker's own Twilio inbound path (mu-law decoded, 8 kHz) and
+VAD + endpointer over the line, and subtracted with the window: what is left of
 voice-to-voice is transport, engine and pacing.
 """
 
@@ -16,7 +16,7 @@ from voxline.audio.g711 import ulaw_encode
 from voxline.audio.wav import read_wav
 from voxline.protocols import twilio_media as tm
 from voxline.transports.file import last_voiced_sample
-from voxline.transports.twilio.audio import CallerAudio
+from voxline.transports.twilio.audio import CALLER_RATE, CallerAudio
 from voxline.vad import Endpoint, Endpointer, EndpointingConfig, make_detector
 
 LEAD_FRAMES = 25  # silence before the line, as on a call between turns
@@ -36,7 +36,7 @@ def vad_tail_ms(wav: Path, vad: str, window_ms: int) -> float | None:
                                         for i in range(0, len(pcm8), step)]
     frames += [silence] * TRAIL_FRAMES
     inbound = CallerAudio()
-    detector = make_detector(vad, 16000)
+    detector = make_detector(vad, CALLER_RATE)
     endpointer = Endpointer(EndpointingConfig(trailing_silence_ms=window_ms))
     for mulaw in (ulaw_encode(f) for f in frames):
         for frame in inbound.push(mulaw):

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from voxline.audio.frames import FRAME_MS
-from voxline.errors import ProviderError
 from voxline.models import model_path
-from voxline.providers.local.compute import LOCAL_COMPUTE
 from voxline.providers.base import STTStream, Transcript
+from voxline.providers.local.compute import LOCAL_COMPUTE
+from voxline.providers.local.telephone_rate import at_engine_rate
 
 # Audio kept before the detected speech start: the VAD fires a little late on soft onsets.
 PREROLL_MS = 300
@@ -43,9 +43,7 @@ class WhisperSTT:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
 
     async def open_stream(self, rate: int) -> STTStream:
-        if rate != 16000:
-            raise ProviderError(f"{self.name} takes 16 kHz audio, got {rate} Hz")
-        return WhisperStream(self)
+        return at_engine_rate(WhisperStream(self), rate, self.name)
 
     async def warm(self) -> None:
         await self.run(np.zeros(16000, dtype=np.float32))

@@ -26,6 +26,7 @@ import numpy as np
 
 from voxline.errors import ProviderError
 from voxline.providers.base import STTStream, Transcript
+from voxline.providers.local.telephone_rate import at_engine_rate
 from voxline.providers.local.whisper import WhisperStream, WhisperSTT
 
 HOP = 160  # samples per feature frame at 16 kHz
@@ -119,9 +120,7 @@ class WindowedWhisperSTT(WhisperSTT):
         self._eot = self._model.hf_tokenizer.token_to_id("<|endoftext|>")
 
     async def open_stream(self, rate: int) -> STTStream:
-        if rate != 16000:
-            raise ProviderError(f"{self.name} takes 16 kHz audio, got {rate} Hz")
-        return WhisperStream(self)
+        return at_engine_rate(WhisperStream(self), rate, self.name)
 
     def decode(self, samples: np.ndarray) -> Transcript:
         """Blocking transcription of one utterance (float32 samples at 16 kHz)."""

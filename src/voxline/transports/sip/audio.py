@@ -1,17 +1,18 @@
-"""G.711 at 8 kHz on the wire, PCM16 at 16 kHz in the turn engine.
+"""G.711 at 8 kHz on the wire; the caller's audio stays at 8 kHz into the turn engine (a `Call`
+opened with `caller_rate=WIRE_RATE`), the agent's comes out of it at 16 kHz.
 
-One 2:1 half-band converter per direction per call (the filter state carries across 20 ms
-frames; audio/halfband.py: one frame in, one frame out, 1.9 ms of filter delay, where soxr's
-stream resampler handed 8 <-> 16 kHz out in ~100 ms bursts and cost ~250 ms of voice-to-voice
-over a call; docs/BENCHMARKS.md) and frame splitters that keep the sizes exact whatever packet
-sizes the caller sends.
+The agent's side goes through a 2:1 half-band downsampler per call (the filter state carries
+across 20 ms frames; audio/halfband.py: one frame in, one frame out, 1.9 ms of filter delay,
+where soxr's stream resampler handed 8 <-> 16 kHz out in ~100 ms bursts and cost ~250 ms of
+voice-to-voice over a call; docs/BENCHMARKS.md). Frame splitters keep the sizes exact whatever
+packet sizes the caller sends.
 """
 
 from __future__ import annotations
 
-from voxline.audio.frames import ENGINE_RATE, FrameSplitter
+from voxline.audio.frames import FrameSplitter
 from voxline.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from voxline.audio.halfband import Downsampler2x, Upsampler2x
+from voxline.audio.halfband import Downsampler2x
 
 WIRE_RATE = 8000
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
@@ -29,14 +30,13 @@ class G711:
 
 
 class ToEngine:
-    """Decoded 8 kHz PCM as packets arrive in, 20 ms 16 kHz frames for `Call.receive` out."""
+    """Decoded 8 kHz PCM as packets arrive in, 20 ms 8 kHz frames for `Call.receive` out."""
 
     def __init__(self) -> None:
-        self._resampler = Upsampler2x()
-        self._splitter = FrameSplitter(ENGINE_RATE)
+        self._splitter = FrameSplitter(WIRE_RATE)
 
     def push(self, pcm8k: bytes) -> list[bytes]:
-        return self._splitter.push(self._resampler.process(pcm8k))
+        return self._splitter.push(pcm8k)
 
 
 class ToWire:

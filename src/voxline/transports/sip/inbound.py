@@ -30,6 +30,7 @@ from voxline.protocols.sip.sdp import (
 from voxline.protocols.sip.transaction import ServerInviteTransaction, ServerTransaction
 from voxline.session.call import Call, CallEvent
 from voxline.session.record import TurnRecord
+from voxline.transports.sip.audio import WIRE_RATE
 from voxline.transports.sip.media import MediaSession, MediaStats
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class InboundCall:
         # The caller's IP, as the WebRTC transport gives the page's: never the From number.
         self.call = Call(agent.providers_now(), agent.settings, transport="sip",
                          toolbox=agent.toolbox_now(), caller=addr[0],
-                         transport_ref=self.dialog.call_id)
+                         transport_ref=self.dialog.call_id, caller_rate=WIRE_RATE)
         self.media = MediaSession(self.call, plan, signalling_host=addr[0])
         self.call.out.on_playable = self.media.wake
         self.call.observe(self._on_call_event)

@@ -19,6 +19,7 @@ from voxline.protocols.sip.headers import SipHeaderError, parse_uri
 from voxline.protocols.sip.message import Headers, Request, Response
 from voxline.protocols.sip.sdp import AudioPlan, SdpError, build_offer, negotiate, parse_sdp
 from voxline.session.call import Call
+from voxline.transports.sip.audio import WIRE_RATE
 from voxline.transports.sip.inbound import ALLOW, InboundCall
 from voxline.transports.sip.media import MediaSession
 
@@ -50,7 +51,7 @@ class OutboundCall(InboundCall):
         self.local_tag = new_tag()
         self.tx = None  # set when the far end re-INVITEs us
         self.call = Call(agent.providers_now(), agent.settings, transport="sip",
-                         toolbox=agent.toolbox_now(), caller=uri.host)
+                         toolbox=agent.toolbox_now(), caller=uri.host, caller_rate=WIRE_RATE)
         provisional = AudioPlan(0, "PCMU", 101, uri.host, 0, "sendrecv", 0)
         self.media = MediaSession(self.call, provisional, signalling_host=uri.host)
         self.call.out.on_playable = self.media.wake

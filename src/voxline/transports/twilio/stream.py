@@ -1,7 +1,7 @@
 """One Twilio Media Stream: one WebSocket, one `Call`, from `start` to `stop` (or a closed socket).
 
     Twilio ─ connected, start ─►  the call starts (mu-law 8 kHz mono checked)
-           ─ media ───────────►  mu-law -> PCM16 16 kHz 20 ms frames -> Call.receive
+           ─ media ───────────►  mu-law -> PCM16 8 kHz 20 ms frames -> Call.receive
            ─ dtmf ────────────►  Call.dtmf
            ─ mark ────────────►  playout confirmed up to that mark (marks.py)
            ─ stop / close ────►  the call hangs up, its records are kept, "call ended" is logged
@@ -42,7 +42,7 @@ from voxline.providers.registry import Providers
 from voxline.session.call import Call, CallEvent
 from voxline.session.record import TurnRecord
 from voxline.telemetry.logs import bind_call
-from voxline.transports.twilio.audio import CallerAudio
+from voxline.transports.twilio.audio import CALLER_RATE, CallerAudio
 from voxline.transports.twilio.sender import AgentSender
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class TwilioStream:
         self.stream_sid = start.stream_sid
         call = self.call = Call(
             self._providers, self._settings, transport="twilio", toolbox=self._toolbox,
-            transport_ref=start.call_sid,
+            transport_ref=start.call_sid, caller_rate=CALLER_RATE,
         )
         sender = self.sender = AgentSender(call, self._send, start.stream_sid)
         call.observe(self._on_call_event)
