@@ -77,3 +77,11 @@ def test_odd_pcm_length_is_an_error() -> None:
     with pytest.raises(ValueError, match="odd length"):
         ulaw_encode(b"\x00")
     assert ulaw_encode(b"") == b"" and alaw_decode(b"") == b""
+
+
+def test_decoders_take_any_bytes_like_payload() -> None:
+    codes = bytes(range(256))
+    for decode in (ulaw_decode, alaw_decode):
+        expected = decode(codes)
+        assert decode(bytearray(codes)) == expected == decode(memoryview(codes))
+        assert decode(b"") == b""

@@ -1,8 +1,10 @@
 """ITU-T G.711 mu-law and A-law, as in the Sun/CCITT reference g711.c (and CPython's audioop).
 
-Every codec call is one numpy table lookup: the encode tables cover all 65,536 int16 values,
-the decode tables all 256 codes, and both are computed once at import from the reference
-algorithm below, so a 20 ms frame costs no Python-level loop.
+Every codec call is a table lookup: the encode tables cover all 65,536 int16 values (one numpy
+gather), the decode tables all 256 codes, and all are computed once at import from the reference
+algorithm below, so a 20 ms frame costs no Python-level loop. Decoding runs on every inbound
+frame of every phone call, so it is two `bytes.translate` passes (the low and the high byte of
+each sample) woven into the output: about half what numpy's gather costs at 160 bytes.
 """
 
 from __future__ import annotations
@@ -89,9 +91,28 @@ def ulaw_encode(pcm16: bytes) -> bytes:
     return _ULAW_ENC[_indices(pcm16)].tobytes()
 
 
+def _byte_tables(decode: np.ndarray) -> tuple[bytes, bytes]:
+    """code -> low byte, code -> high byte of its PCM16 sample: `bytes.translate` tables."""
+    pcm = decode.astype(_INT16).tobytes()
+    return pcm[0::2], pcm[1::2]
+
+
+_ULAW_LOW, _ULAW_HIGH = _byte_tables(_ULAW_DEC)
+_ALAW_LOW, _ALAW_HIGH = _byte_tables(_ALAW_DEC)
+
+
+def _decode(data: bytes, low: bytes, high: bytes) -> bytes:
+    if not isinstance(data, (bytes, bytearray)):
+        data = bytes(data)  # a memoryview has no translate
+    out = bytearray(2 * len(data))
+    out[0::2] = data.translate(low)
+    out[1::2] = data.translate(high)
+    return bytes(out)
+
+
 def ulaw_decode(data: bytes) -> bytes:
     """G.711 mu-law bytes to PCM16 little-endian."""
-    return _ULAW_DEC[np.frombuffer(data, dtype=np.uint8)].tobytes()
+    return _decode(data, _ULAW_LOW, _ULAW_HIGH)
 
 
 def alaw_encode(pcm16: bytes) -> bytes:
@@ -101,4 +122,4 @@ def alaw_encode(pcm16: bytes) -> bytes:
 
 def alaw_decode(data: bytes) -> bytes:
     """G.711 A-law bytes to PCM16 little-endian."""
-    return _ALAW_DEC[np.frombuffer(data, dtype=np.uint8)].tobytes()
+    return _decode(data, _ALAW_LOW, _ALAW_HIGH)
