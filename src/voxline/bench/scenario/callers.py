@@ -243,6 +243,7 @@ async def _sip_call(plan: CallPlan, _audios: list, start_at: float) -> dict[str,
                                 on_dialled=dialled.append)
         result["setup_ms"] = call.setup_ms
         result["gaps"] = call.gaps
+        result["gap_ms"] = call.underrun_ms
         result["transport_ref"] = dialled[0].call_id  # the SIP Call-ID: the worker's record
         result["turns"] = [{"line": names[t.index], "voice_to_voice_ms": t.voice_to_voice_ms,
                             **caller_turn(dialled[0], t)} for t in call.turns]
