@@ -112,6 +112,7 @@ class CallLog:
     agent_pcm: bytearray = field(default_factory=bytearray)  # received agent audio, 48 kHz
     agent_voiced_ms: float = 0.0
     agent_loud: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, voiced) per frame
+    agent_frames: list[tuple[float, bool]] = field(default_factory=list)  # (arrival, not all zero)
     # Arrival of the first packet of each stretch of agent audio (any sample not zero) after
     # digital silence: the agent's track sends zeros while it is quiet.
     media_onsets: list[float] = field(default_factory=list)
@@ -237,6 +238,7 @@ class ScriptedCaller:
             if self._agent_quiet and not quiet:
                 self.log.media_onsets.append(arrived)
             self._agent_quiet = quiet
+            self.log.agent_frames.append((arrived, not quiet))
             voiced = voiced_windows(pcm)
             self.log.agent_voiced_ms += float(voiced.sum()) * 5
             self.log.agent_loud.append((arrived, bool(voiced.any())))

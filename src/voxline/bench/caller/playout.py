@@ -94,3 +94,26 @@ class PlayoutBuffer:
         self._queued -= len(out)
         self.played_bytes += len(out)
         return out
+
+
+def gaps_of_arrivals(arrivals: list[tuple[float, bool]]) -> tuple[int, int]:
+    """(gaps, underrun_ms) a phone's playout buffer would hear, replayed after the call from
+    each 20 ms frame's arrival time and whether it carried audio (a continuous stream, such as
+    a WebRTC track, sends digital silence while the agent is quiet: those frames are not
+    queued, as a transport that sends nothing then would not queue them). The buffer ticks
+    every 20 ms from the first arrival."""
+    if not arrivals:
+        return 0, 0
+    buffer = PlayoutBuffer(1)  # one byte stands for one frame
+    step = FRAME_MS / 1000
+    tick_at = arrivals[0][0]
+    for arrived, audible in sorted(arrivals):
+        while tick_at < arrived:
+            buffer.tick(tick_at)
+            tick_at += step
+        if audible:
+            buffer.push(b"\x01", arrived)
+    for _ in range(buffer._hangover_ticks + 1):  # let the last talkspurt end, not gap
+        buffer.tick(tick_at)
+        tick_at += step
+    return buffer.gaps, buffer.underrun_ms

@@ -28,6 +28,7 @@ from typing import Any
 
 import uvloop
 
+from voxline.bench.caller.playout import gaps_of_arrivals
 from voxline.bench.scenario.stats import playout_holes
 from voxline.protocols import twilio_media as tm
 from voxline.testing.twilio_client import TwilioCaller
@@ -210,7 +211,9 @@ async def _webrtc_call(plan: CallPlan, pcm48: list[bytes], start_at: float) -> d
         with contextlib.suppress(Exception):
             await caller.close()
     result["ended_at"] = time.monotonic()
-    result["gaps"] = None  # aiortc's receiver does not expose underruns; not measured
+    # aiortc's receiver does not expose underruns: the frames' arrivals are replayed through the
+    # Twilio and SIP callers' playout model instead.
+    result["gaps"], result["gap_ms"] = gaps_of_arrivals(caller.log.agent_frames)
     return result
 
 
