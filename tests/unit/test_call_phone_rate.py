@@ -1,4 +1,4 @@
-"""Phone audio stays at 8 kHz into the turn engine: the VAD and the STT stream take it as it is,
+"""Phone audio stays at 8 kHz into the turn engine: webrtcvad and the STT stream take it as it is,
 Whisper gets it upsampled, and a recording still holds both sides at 16 kHz."""
 
 from __future__ import annotations
@@ -113,3 +113,19 @@ async def test_whisper_streams_take_phone_audio_upsampled_and_refuse_other_rates
     assert at_engine_rate(inner, 16000, "local/whisper") is inner
     with pytest.raises(ProviderError, match="44100"):
         at_engine_rate(inner, 44100, "local/whisper")
+
+
+def test_silero_hears_phone_audio_on_its_16k_model_and_webrtcvad_as_it_comes():
+    from voxline.audio.halfband import Upsampler2x
+    from voxline.vad import detector_for_caller, make_detector
+    from voxline.vad.webrtc import WebRtcVad
+
+    phone = detector_for_caller("silero", 8000)
+    direct, up = make_detector("silero", 16000), Upsampler2x()
+    assert phone.rate == 8000
+    speech = tone(8000, 600, hz=220.0)
+    frames = [speech[i : i + 320] for i in range(0, len(speech), 320)]
+    assert [phone.speech_probability(f) for f in frames] == [
+        direct.speech_probability(up.process(f)) for f in frames]
+    webrtc = detector_for_caller("webrtc", 8000)
+    assert isinstance(webrtc, WebRtcVad) and webrtc.rate == 8000

@@ -51,7 +51,7 @@ from voxline.session.latency import relative_ms, turn_latencies, waterfall
 from voxline.session.playout import AudioOut
 from voxline.session.record import TurnRecord
 from voxline.session.turn_log import TurnLog
-from voxline.vad import make_detector
+from voxline.vad import detector_for_caller
 from voxline.vad.completeness import judge
 from voxline.vad.detector import VoiceDetector
 from voxline.vad.endpointing import (
@@ -158,7 +158,7 @@ class Call:
         self.dropped_frames = 0
         self.speculative_turns_dropped = 0
         self.dtmf_digits: list[str] = []  # keys the caller pressed, in order
-        self._vad = vad or make_detector(settings.endpointing.vad, caller_rate)
+        self._vad = vad or detector_for_caller(settings.endpointing.vad, caller_rate)
         self._endpointer = Endpointer(settings.endpointing.config())
         self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue(INBOUND_QUEUE_FRAMES)
         self._observers: list[Observer] = []

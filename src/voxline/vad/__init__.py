@@ -40,8 +40,19 @@ __all__ = [
     "SpeechResumed",
     "SpeechStarted",
     "VoiceDetector",
+    "detector_for_caller",
     "make_detector",
 ]
+
+
+def detector_for_caller(name: str, rate: int) -> VoiceDetector:
+    """The detector a call's engine runs on caller audio at `rate`: as `make_detector`, except
+    that Silero hears telephone audio on its 16 kHz model (vad/upsampled.py says why)."""
+    if name == "silero" and rate == 8000:
+        from voxline.vad.upsampled import UpsampledDetector
+
+        return UpsampledDetector(make_detector(name, 16000))
+    return make_detector(name, rate)
 
 
 def make_detector(name: str, rate: int = 16000) -> VoiceDetector:

@@ -17,7 +17,7 @@ from voxline.audio.wav import read_wav
 from voxline.protocols import twilio_media as tm
 from voxline.transports.file import last_voiced_sample
 from voxline.transports.twilio.audio import CALLER_RATE, CallerAudio
-from voxline.vad import Endpoint, Endpointer, EndpointingConfig, make_detector
+from voxline.vad import Endpoint, Endpointer, EndpointingConfig, detector_for_caller
 
 LEAD_FRAMES = 25  # silence before the line, as on a call between turns
 TRAIL_FRAMES = 150
@@ -36,7 +36,7 @@ def vad_tail_ms(wav: Path, vad: str, window_ms: int) -> float | None:
                                         for i in range(0, len(pcm8), step)]
     frames += [silence] * TRAIL_FRAMES
     inbound = CallerAudio()
-    detector = make_detector(vad, CALLER_RATE)
+    detector = detector_for_caller(vad, CALLER_RATE)
     endpointer = Endpointer(EndpointingConfig(trailing_silence_ms=window_ms))
     for mulaw in (ulaw_encode(f) for f in frames):
         for frame in inbound.push(mulaw):
