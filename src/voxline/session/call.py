@@ -67,9 +67,10 @@ log = logging.getLogger(__name__)
 # One second of caller audio may wait for the engine; past that the oldest is dropped and
 # counted (a stalled loop must not turn into ever-growing delay).
 INBOUND_QUEUE_FRAMES = 50
-# What `receive` takes: the engine's rate, or telephone audio as it comes off the line (the
-# VADs and the STT providers take 8 kHz; a 2:1 upsampling of every phone frame on the loop
-# would cost more than the rest of its inbound path).
+# What `receive` takes: the engine's rate, or telephone audio as it comes off the line.
+# webrtcvad and the cloud STT take 8 kHz as it is, and Silero and Whisper upsample for
+# themselves. A 2:1 upsampling of every phone frame on the loop would cost more than the rest
+# of its inbound path.
 CALLER_RATES = (ENGINE_RATE, 8000)
 APOLOGY = "Sorry, I'm having trouble right now. Could you say that again?"
 # Said while a tool runs longer than FILLER_AFTER_S, so the caller does not hear dead air.
@@ -151,7 +152,7 @@ class Call:
         self.privacy = PrivacyBoundary(vault if vault is not None else call_vault(settings))
         # Both sides to disk when privacy.recording asks for it (off by default).
         self.recording = CallRecording.for_call(settings, self.call_id, ENGINE_RATE)
-        # Phone audio stays at 8 kHz through VAD and STT; only a recording needs it at 16.
+        # Phone audio stays at 8 kHz in the engine; the recording's file is 16 kHz.
         self.caller_rate = caller_rate
         self._recorded_caller = Upsampler2x() if caller_rate != ENGINE_RATE else None
         self.records = TurnLog()  # the newest turns; all of them go to observers
