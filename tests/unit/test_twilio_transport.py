@@ -163,11 +163,16 @@ def test_caller_audio_of_any_payload_size_is_the_decoded_audio_in_whole_frames()
         assert caller.push(mulaw) == splitter.push(ulaw_decode(mulaw))
 
 
+def _frames(mulaw: bytes) -> list[bytes]:
+    """AgentAudio's mu-law bytes as the 160-byte frames they hold."""
+    return [mulaw[i : i + 160] for i in range(0, len(mulaw), 160)]
+
+
 def test_agent_audio_becomes_160_byte_mulaw_frames_and_flush_keeps_the_tail():
     pcm = _tone(16000, 0.5)
     agent = AgentAudio()
-    frames = [f for i in range(0, len(pcm), 640) for f in agent.push(pcm[i : i + 640])]
-    frames += agent.flush()
+    frames = [f for i in range(0, len(pcm), 640) for f in _frames(agent.push(pcm[i : i + 640]))]
+    frames += _frames(agent.flush())
     assert all(len(f) == 160 for f in frames)
     assert len(frames) == 26  # 500 ms, then the filter's 2 ms tail in a padded frame
     assert _rms(ulaw_decode(b"".join(frames[5:20]))) == pytest.approx(8000 / np.sqrt(2), rel=0.05)
@@ -177,9 +182,11 @@ def test_agent_audio_in_batches_is_the_same_bytes_as_frame_by_frame():
     # The sender converts what it sends in one go: the batch must not change a sample.
     pcm = _tone(16000, 0.5)
     one_by_one = AgentAudio()
-    frames = [f for i in range(0, len(pcm), 640) for f in one_by_one.push(pcm[i : i + 640])]
+    frames = [f for i in range(0, len(pcm), 640)
+              for f in _frames(one_by_one.push(pcm[i : i + 640]))]
     batched = AgentAudio()
-    batches = [f for i in range(0, len(pcm), 3200) for f in batched.push(pcm[i : i + 3200])]
+    batches = [f for i in range(0, len(pcm), 3200)
+               for f in _frames(batched.push(pcm[i : i + 3200]))]
     assert batches == frames
     assert batched.flush() == one_by_one.flush()
 

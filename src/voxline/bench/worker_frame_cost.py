@@ -197,7 +197,7 @@ def stage_agent_media(frames: list[bytes]) -> dict[str, float]:
 
     def batch() -> None:
         for i in range(0, len(frames), step):
-            media_to_twilio(SID, b"".join(audio.push(b"".join(frames[i : i + step]))))
+            media_to_twilio(SID, audio.push(b"".join(frames[i : i + step])))
 
     return _per_frame_us(batch)
 

@@ -113,7 +113,7 @@ def gaps_of_arrivals(arrivals: list[tuple[float, bool]]) -> tuple[int, int]:
             tick_at += step
         if audible:
             buffer.push(b"\x01", arrived)
-    for _ in range(buffer._hangover_ticks + 1):  # let the last talkspurt end, not gap
+    for _ in range(HANGOVER_MS // FRAME_MS + 1):  # let the last talkspurt end, not gap
         buffer.tick(tick_at)
         tick_at += step
     return buffer.gaps, buffer.underrun_ms

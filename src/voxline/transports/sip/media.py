@@ -1,6 +1,6 @@
 """One call's RTP/RTCP: G.711 both ways between the caller and a `Call`, paced in 20 ms.
 
-    caller ─ RTP ─►  source check (symmetric RTP) ─► in order ─► 8->16 kHz ─► Call.receive
+    caller ─ RTP ─►  source check (symmetric RTP) ─► in order ─► decoded, 8 kHz ─► Call.receive
            ─ RTP telephone-event ─► Call.dtmf
            ◄─ RTP ─  one packet per 20 ms tick: agent audio from Call.next_frame (16->8 kHz),
                      comfort silence while the agent is quiet, DTMF events when asked

@@ -5,7 +5,7 @@
     webhook.py    POST /twilio/voice
     service.py    the routes, the calls in progress, the summaries of ended calls
     stream.py     one stream: one WebSocket, one Call
-    audio.py      mu-law 8 kHz <-> PCM16 16 kHz
+    audio.py      mu-law in -> PCM16 8 kHz; PCM16 16 kHz -> mu-law out
     sender.py     paced 20 ms agent audio, marks, clear
     marks.py      what Twilio has played, from its mark echoes
 

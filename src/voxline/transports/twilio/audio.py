@@ -17,7 +17,7 @@ from voxline.protocols.twilio_media import RATE
 assert ENGINE_RATE == 2 * RATE, "the half-band converter does exactly 2:1"
 
 CALLER_RATE = RATE  # what `CallerAudio` hands the engine
-_TWILIO_FRAME = RATE // 50  # 160 mu-law bytes: Twilio's 20 ms payload
+FRAME_BYTES = RATE // 50  # 160 mu-law bytes: 20 ms, Twilio's own payload size
 
 
 class CallerAudio:
@@ -27,35 +27,28 @@ class CallerAudio:
         self._splitter = FrameSplitter(CALLER_RATE)
 
     def push(self, mulaw: bytes) -> list[bytes]:
-        if len(mulaw) == _TWILIO_FRAME and self._splitter.empty:
+        if len(mulaw) == FRAME_BYTES and self._splitter.empty:
             return [ulaw_decode(mulaw)]  # Twilio's 20 ms in, one frame out: nothing to split
         return self._splitter.push(ulaw_decode(mulaw))
 
 
 class AgentAudio:
-    """20 ms PCM16 frames at 16 kHz from `Call.next_frame` in, 160-byte mu-law frames out."""
+    """20 ms PCM16 frames at 16 kHz from `Call.next_frame` in, mu-law out: the bytes of whole
+    20 ms frames (FRAME_BYTES each), ready to go in one `media` message."""
 
     def __init__(self) -> None:
         self._down = Downsampler2x()
         self._splitter = FrameSplitter(RATE)
 
-    def push(self, pcm16: bytes) -> list[bytes]:
+    def push(self, pcm16: bytes) -> bytes:
         """Any number of 16 kHz samples in (a batch of frames costs little more than one)."""
-        return _encoded_frames(self._splitter.push(self._down.process(pcm16)))
+        return ulaw_encode(b"".join(self._splitter.push(self._down.process(pcm16))))
 
-    def flush(self) -> list[bytes]:
+    def flush(self) -> bytes:
         """The agent stopped: what the filter still holds, the last frame padded with silence.
         The converter starts afresh for the next stretch of audio."""
         frames = self._splitter.push(self._down.flush())
         tail = self._splitter.flush()
         if tail is not None:
             frames.append(tail)
-        return _encoded_frames(frames)
-
-
-def _encoded_frames(pcm_frames: list[bytes]) -> list[bytes]:
-    """8 kHz PCM16 frames to mu-law frames, in one table lookup (mu-law is a byte a sample)."""
-    if not pcm_frames:
-        return []
-    mulaw = ulaw_encode(b"".join(pcm_frames))
-    return [mulaw[i : i + _TWILIO_FRAME] for i in range(0, len(mulaw), _TWILIO_FRAME)]
+        return ulaw_encode(b"".join(frames))

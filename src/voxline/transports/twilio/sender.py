@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from voxline.audio.frames import FRAME_MS
 from voxline.protocols.twilio_media import clear_to_twilio, mark_to_twilio, media_to_twilio
 from voxline.session.call import Call
-from voxline.transports.twilio.audio import AgentAudio
+from voxline.transports.twilio.audio import FRAME_BYTES, AgentAudio
 from voxline.transports.twilio.marks import PlayoutMarks
 from voxline.transports.wakeable_sleep import WakeableSleep
 
@@ -129,17 +129,18 @@ class AgentSender:
         """Send the waiting frames as one media message; `with_tail` adds what the converter
         still holds (the agent went quiet)."""
         pcm, self._pending = b"".join(self._pending), []
-        frames = self._audio.push(pcm) if pcm else []
+        mulaw = self._audio.push(pcm) if pcm else b""
         if with_tail:
-            frames += self._audio.flush()
-        if not frames:
+            mulaw += self._audio.flush()
+        if not mulaw:
             return
-        await self._send(media_to_twilio(self._sid, b"".join(frames)))
-        self._buffered_until = max(self._buffered_until, now) + len(frames) * FRAME_S
-        self.frames_sent += len(frames)
+        frames = len(mulaw) // FRAME_BYTES
+        await self._send(media_to_twilio(self._sid, mulaw))
+        self._buffered_until = max(self._buffered_until, now) + frames * FRAME_S
+        self.frames_sent += frames
         self.messages_sent += 1
         self._speaking = True
-        self.marks.audio_sent(len(frames))
+        self.marks.audio_sent(frames)
         if self.marks.unmarked_ms >= MARK_EVERY_FRAMES * FRAME_MS:
             await self._mark()
 
